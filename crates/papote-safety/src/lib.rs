@@ -158,19 +158,12 @@ impl Engine {
     pub fn with_extra(sources: &[(&str, &str)]) -> Result<Engine, RuleError> {
         let mut engine = Engine::builtin();
         for (file, text) in sources {
-            let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError::Invalid {
-                file: (*file).to_owned(),
-                message: e.to_string(),
-            })?;
+            let parsed: RuleFile = toml::from_str(text)
+                .map_err(|e| RuleError::Invalid { file: (*file).to_owned(), message: e.to_string() })?;
             for rule in parsed.rule {
                 for literal in &rule.literals {
                     for category in &rule.categories {
-                        engine.extra.push((
-                            rule.id.clone(),
-                            *category,
-                            literal.to_lowercase(),
-                            rule.action,
-                        ));
+                        engine.extra.push((rule.id.clone(), *category, literal.to_lowercase(), rule.action));
                     }
                 }
             }
@@ -213,10 +206,9 @@ impl Engine {
     fn check_name(&self, name: &str) -> Result<(), NameRefusal> {
         let verdict = self.check(name, Context::Room);
         match verdict.matches.first() {
-            Some(m) => Err(NameRefusal {
-                reason: NameReason::Other(m.category),
-                part: name[m.start..m.end].to_owned(),
-            }),
+            Some(m) => {
+                Err(NameRefusal { reason: NameReason::Other(m.category), part: name[m.start..m.end].to_owned() })
+            }
             None => Ok(()),
         }
     }

@@ -1,0 +1,363 @@
+//! Anonymous entry: field validation, the adults-only gate and its 24-hour device lock,
+//! nickname policy and uniqueness, commune lookup, session creation.
+
+pub mod communes;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use papote_safety::{Engine, NameReason};
+use rand::Rng;
+use serde_json::Value;
+
+use self::communes::{Communes, is_valid_postcode};
+use crate::hub::session::Session;
+use crate::hub::{Hub, now_ms};
+use crate::protocol::{Gender, MemberId, Profile};
+use crate::store::{ConnectionRecord, EntryRecord};
+
+pub const NICKNAME_MIN_CHARS: usize = 3;
+pub const NICKNAME_MAX_CHARS: usize = 20;
+pub const AGE_MIN: i64 = 18;
+pub const AGE_MAX: i64 = 99;
+
+/// One refused field (or the whole request when `field` is `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryError {
+    pub status: u16,
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+    /// The offending piece of a refused nickname, as typed.
+    pub part: Option<String>,
+}
+
+impl EntryError {
+    fn field(status: u16, code: &'static str, field: &'static str) -> EntryError {
+        EntryError { status, code, field: Some(field), part: None }
+    }
+
+    pub fn internal() -> EntryError {
+        EntryError { status: 500, code: "internal", field: None, part: None }
+    }
+}
+
+/// Who is knocking: what the HTTP layer knows of the request.
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub user_agent: String,
+    pub accept_language: String,
+    /// The long-lived random id in the device cookie (created on the first visit).
+    pub device_id: String,
+}
+
+/// The two keys a device is known by: its cookie, and its network address combined with its
+/// browser's fingerprint. Either one locked keeps the device out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceKeys {
+    pub device: String,
+    pub network: String,
+}
+
+/// The network part of an address: the whole IPv4 address (carrier-grade NAT is handled by the
+/// fingerprint, not by widening), an IPv6 /64 (one subscriber's prefix).
+pub fn network_prefix(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+impl DeviceKeys {
+    pub fn derive(secret: &[u8; 32], visitor: &Visitor) -> DeviceKeys {
+        let hash = |parts: &[&str]| {
+            let mut hasher = blake3::Hasher::new_keyed(secret);
+            for part in parts {
+                hasher.update(part.as_bytes());
+                hasher.update(&[0]);
+            }
+            hasher.finalize().to_hex().to_string()
+        };
+        DeviceKeys {
+            device: hash(&["device", &visitor.device_id]),
+            network: hash(&["network", &network_prefix(visitor.ip), &visitor.user_agent, &visitor.accept_language]),
+        }
+    }
+}
+
+/// The nickname's shape, before any policy: 3–20 letters, digits, `-`, `_`, `.`.
+pub fn nickname_shape_ok(nickname: &str) -> bool {
+    let count = nickname.chars().count();
+    (NICKNAME_MIN_CHARS..=NICKNAME_MAX_CHARS).contains(&count)
+        && nickname.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && nickname.chars().any(char::is_alphabetic)
+}
+
+/// The Gregorian year of a Unix time in milliseconds.
+pub fn year_of(unix_ms: i64) -> i32 {
+    // Howard Hinnant's civil-from-days algorithm.
+    let days = unix_ms.div_euclid(86_400_000) + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    (year_of_era + era * 400 + i64::from(month <= 2)) as i32
+}
+
+pub struct Gate {
+    secret: [u8; 32],
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    engine: Arc<Engine>,
+    lock_duration_ms: i64,
+}
+
+/// The validated form, ready to become a session.
+struct Form {
+    nickname: String,
+    gender: Gender,
+    age: u8,
+    postcode: String,
+    commune: &'static communes::Commune,
+}
+
+fn as_text(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).map(str::trim)
+}
+
+impl Gate {
+    pub fn new(secret: [u8; 32], entries_per_ip_per_minute: u32, engine: Arc<Engine>, lock_hours: u64) -> Gate {
+        let per_ip = NonZeroU32::new(entries_per_ip_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        Gate { secret, per_ip, engine, lock_duration_ms: (lock_hours * 3_600_000) as i64 }
+    }
+
+    /// Forgets rate-limit state for quiet addresses (call now and then).
+    pub fn tidy(&self) {
+        if let Some(limiter) = &self.per_ip {
+            limiter.retain_recent();
+        }
+    }
+
+    /// Checks a request and, when everything is right, opens the session. On refusal returns every
+    /// field error found (the first is the main one), except that a lock or an under-18 age stops
+    /// everything at once.
+    pub async fn enter(
+        &self,
+        hub: &Arc<Hub>,
+        body: &Value,
+        visitor: &Visitor,
+    ) -> Result<Arc<Session>, Vec<EntryError>> {
+        if let Some(limiter) = &self.per_ip
+            && limiter.check_key(&visitor.ip).is_err()
+        {
+            return Err(vec![EntryError { status: 429, code: "too_many_entries", field: None, part: None }]);
+        }
+        if !body.is_object() {
+            return Err(vec![EntryError { status: 400, code: "bad_request", field: None, part: None }]);
+        }
+        let keys = DeviceKeys::derive(&self.secret, visitor);
+        let now = now_ms();
+        let store = hub.store();
+        // The lock comes first: retyping another age changes nothing.
+        match store.entry_locked_until(&[&keys.device, &keys.network], now).await {
+            Ok(Some(_)) => return Err(vec![EntryError::field(403, "entry_locked", "age")]),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, "entry lock lookup failed");
+                return Err(vec![EntryError::internal()]);
+            }
+        }
+        let age = match body.get("age") {
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        if let Some(age) = age
+            && (0..AGE_MIN).contains(&age)
+        {
+            let locks = [("device", keys.device.as_str()), ("network", keys.network.as_str())];
+            if let Err(error) = store.add_entry_locks(&locks, "underage", now, now + self.lock_duration_ms).await {
+                tracing::error!(%error, "could not store an under-age entry lock");
+                return Err(vec![EntryError::internal()]);
+            }
+            return Err(vec![EntryError::field(403, "underage", "age")]);
+        }
+        let form = self.validate(body, age, now)?;
+        let skeleton = papote_safety::nickname_skeleton(&form.nickname);
+        let id = MemberId::random();
+        if !hub.reserve_nickname(&skeleton, id) {
+            return Err(vec![EntryError::field(409, "nickname_taken", "nickname")]);
+        }
+        let profile = Profile {
+            id,
+            nickname: form.nickname,
+            gender: form.gender,
+            age: form.age,
+            city: form.commune.city.to_owned(),
+        };
+        let record = EntryRecord {
+            member_id: id.encode(),
+            nickname: profile.nickname.clone(),
+            skeleton: skeleton.clone(),
+            gender: profile.gender.as_str().to_owned(),
+            age: profile.age,
+            postcode: form.postcode,
+            insee: form.commune.insee.to_owned(),
+            city: profile.city.clone(),
+            ip: visitor.ip.to_string(),
+            port: visitor.port,
+            user_agent: visitor.user_agent.chars().take(512).collect(),
+            device_key: keys.device,
+            network_key: keys.network,
+            entered_at: now,
+        };
+        let connection = ConnectionRecord {
+            member_id: Some(id.encode()),
+            kind: "entry",
+            ip: visitor.ip.to_string(),
+            port: visitor.port,
+            opened_at: now,
+        };
+        let stored = async {
+            store.record_entry(&record).await?;
+            let log = store.open_connection(&connection).await?;
+            store.close_connection(log, now_ms()).await
+        };
+        if let Err(error) = stored.await {
+            hub.release_nickname(&skeleton, id);
+            tracing::error!(%error, "could not record an entry");
+            return Err(vec![EntryError::internal()]);
+        }
+        let token = random_token();
+        let session = Arc::new(Session::new(profile, token, form.commune.position, skeleton, now));
+        hub.add_session(Arc::clone(&session));
+        Ok(session)
+    }
+
+    fn validate(&self, body: &Value, age: Option<i64>, now: i64) -> Result<Form, Vec<EntryError>> {
+        let mut errors = Vec::new();
+        let nickname = as_text(body.get("nickname")).unwrap_or("");
+        if !nickname_shape_ok(nickname) {
+            errors.push(EntryError::field(400, "invalid_nickname", "nickname"));
+        } else if let Err(refusal) = self.engine.check_nickname(nickname, year_of(now)) {
+            let code = match refusal.reason {
+                NameReason::MinorAge => "nickname_minor",
+                _ => "nickname_forbidden",
+            };
+            errors.push(EntryError { status: 400, code, field: Some("nickname"), part: Some(refusal.part) });
+        }
+        let gender = as_text(body.get("gender")).and_then(Gender::parse);
+        if gender.is_none() {
+            errors.push(EntryError::field(400, "invalid_gender", "gender"));
+        }
+        let age = age.filter(|a| (AGE_MIN..=AGE_MAX).contains(a));
+        if age.is_none() {
+            errors.push(EntryError::field(400, "invalid_age", "age"));
+        }
+        let postcode = as_text(body.get("postcode")).unwrap_or("");
+        let mut commune = None;
+        if !is_valid_postcode(postcode) {
+            errors.push(EntryError::field(400, "invalid_postcode", "postcode"));
+        } else {
+            match Communes::get().for_postcode(postcode) {
+                None => errors.push(EntryError::field(404, "unknown_postcode", "postcode")),
+                Some(list) => {
+                    let chosen = as_text(body.get("commune")).filter(|c| !c.is_empty());
+                    commune = match chosen {
+                        Some(insee) => list.iter().find(|c| c.insee == insee),
+                        None if list.len() == 1 => list.first(),
+                        None => None,
+                    };
+                    if commune.is_none() {
+                        errors.push(EntryError::field(400, "invalid_commune", "commune"));
+                    }
+                }
+            }
+        }
+        if body.get("charter") != Some(&Value::Bool(true)) {
+            errors.push(EntryError::field(400, "charter_required", "charter"));
+        }
+        match (errors.is_empty(), gender, age, commune) {
+            (true, Some(gender), Some(age), Some(commune)) => Ok(Form {
+                nickname: nickname.to_owned(),
+                gender,
+                age: age as u8,
+                postcode: postcode.to_owned(),
+                commune,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// 128 random bits, hex: session secrets and device ids.
+pub fn random_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nickname_shapes() {
+        for good in ["Lea", "Marius_13", "jean-paul", "Zoé.B", "Ñandú", "abc"] {
+            assert!(nickname_shape_ok(good), "{good}");
+        }
+        for bad in ["", "ab", "a b c", "<script>", "aaaaaaaaaaaaaaaaaaaaa", "123", "---", "emoji😀", "tab\tx"] {
+            assert!(!nickname_shape_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn years_from_unix_time() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(951_782_400_000), 2000); // 2000-02-29
+        assert_eq!(year_of(1_735_689_599_000), 2024); // 2024-12-31 23:59:59
+        assert_eq!(year_of(1_735_689_600_000), 2025);
+        assert_eq!(year_of(1_795_000_000_000), 2026);
+    }
+
+    #[test]
+    fn device_keys_separate_cookie_and_network_fingerprint() {
+        let secret = [7u8; 32];
+        let visitor = Visitor {
+            ip: "203.0.113.9".parse().expect("ip"),
+            port: 5000,
+            user_agent: "Firefox".into(),
+            accept_language: "fr".into(),
+            device_id: "abc".into(),
+        };
+        let keys = DeviceKeys::derive(&secret, &visitor);
+        // A private window: new cookie, same network and browser → same network key.
+        let private = Visitor { device_id: "new".into(), port: 6000, ..visitor.clone() };
+        let k2 = DeviceKeys::derive(&secret, &private);
+        assert_ne!(keys.device, k2.device);
+        assert_eq!(keys.network, k2.network);
+        // A stranger behind the same carrier NAT with another browser → different keys.
+        let stranger = Visitor { device_id: "zzz".into(), user_agent: "Chrome".into(), ..visitor.clone() };
+        let k3 = DeviceKeys::derive(&secret, &stranger);
+        assert_ne!(keys.network, k3.network);
+        assert_ne!(keys.device, k3.device);
+    }
+
+    #[test]
+    fn ipv6_networks_are_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        assert_eq!(network_prefix(a), network_prefix(b));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(network_prefix(mapped), "192.0.2.1");
+    }
+}

@@ -1,0 +1,1025 @@
+//! Live state: sessions, rooms (one task each), private conversations, presence and outboxes.
+//!
+//! The hub is what every connection talks to. It owns no socket: it queues serialised frames to
+//! outboxes, and the connection tasks write them. Locks here are short, synchronous, and never
+//! held across `.await`.
+
+pub mod outbox;
+pub mod room;
+pub mod session;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use papote_safety::{Category, Context, Verdict};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use self::outbox::{Frame, Outbox, frame};
+use self::room::{RoomCmd, RoomHandle};
+use self::session::{MemberFilter, Session, lock};
+use crate::chat::{Checked, Decision, Pipeline, Refusal};
+use crate::protocol::{
+    CardKind, Conversation as WireConversation, ConversationState, DmEntry, FRAME_MAX_BYTES, Limits, MESSAGE_MAX_CHARS,
+    Member, MemberId, PROTOCOL_VERSION, ReportCategory, RequestMessage, RoomInfo, ServerMsg,
+};
+use crate::store::{NewCase, NewReport, Store};
+
+/// Messages kept per private conversation (for resuming and for report evidence).
+const DM_HISTORY: usize = 200;
+/// Members listed in `members`.
+const MEMBER_LIST_MAX: usize = 200;
+/// New arrivals sent to one viewer in one presence batch (the nearest ones).
+const PRESENCE_JOINED_MAX: usize = 100;
+const PRESENCE_TICK: Duration = Duration::from_secs(1);
+const TYPING_THROTTLE: Duration = Duration::from_secs(3);
+/// Messages around a reported one that the report freezes.
+const EVIDENCE_CONTEXT: usize = 20;
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    pub session_grace: Duration,
+    pub new_conversations: u32,
+    pub new_conversations_window: Duration,
+    pub outbox_frames: usize,
+}
+
+/// A themed room as described in `data/rooms.toml`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct RoomSpec {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub topic: String,
+    pub topic_en: String,
+    #[serde(default)]
+    pub banner: Option<String>,
+    #[serde(default)]
+    pub banner_en: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Requested,
+    Open,
+    Declined,
+}
+
+struct Conversation {
+    initiator: MemberId,
+    phase: Phase,
+    seq: u64,
+    history: VecDeque<DmEntry>,
+    /// Day (Unix days) the meeting card was last shown, so it shows once a day.
+    meeting_card_day: Option<i64>,
+}
+
+impl Conversation {
+    fn state_for(&self, viewer: MemberId) -> ConversationState {
+        match (self.phase, self.initiator == viewer) {
+            (Phase::Requested, true) => ConversationState::PendingOut,
+            (Phase::Requested, false) => ConversationState::PendingIn,
+            (Phase::Open, _) => ConversationState::Open,
+            (Phase::Declined, true) => ConversationState::Declined,
+            (Phase::Declined, false) => ConversationState::Refused,
+        }
+    }
+}
+
+fn pair(a: MemberId, b: MemberId) -> (MemberId, MemberId) {
+    if a < b { (a, b) } else { (b, a) }
+}
+
+fn conversation_key(a: MemberId, b: MemberId) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    pair(a, b).hash(&mut hasher);
+    hasher.finish() | 1
+}
+
+fn room_key(room: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    room.hash(&mut hasher);
+    hasher.finish() & !1
+}
+
+/// What happened to a private message that passed the checks.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DmOutcome {
+    Sent(u64),
+    /// Contact details, first time in this conversation: ask the sender to confirm.
+    NeedsConfirm,
+}
+
+#[derive(Default)]
+struct PresenceBatch {
+    joined: Vec<MemberId>,
+    left: Vec<MemberId>,
+}
+
+pub struct Hub {
+    config: HubConfig,
+    sessions: DashMap<MemberId, Arc<Session>>,
+    tokens: DashMap<String, Arc<Session>>,
+    nicknames: Mutex<HashMap<String, MemberId>>,
+    rooms: Vec<RoomHandle>,
+    room_index: HashMap<String, usize>,
+    conversations: Mutex<HashMap<(MemberId, MemberId), Conversation>>,
+    /// (blocker, blocked)
+    blocks: RwLock<HashSet<(MemberId, MemberId)>>,
+    presence: Mutex<PresenceBatch>,
+    last_counts: Mutex<Vec<u32>>,
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+    next_message_id: AtomicU64,
+    next_connection_id: AtomicU64,
+    shutdown: CancellationToken,
+}
+
+impl Hub {
+    pub fn new(
+        config: HubConfig,
+        rooms: &[RoomSpec],
+        store: Arc<dyn Store>,
+        pipeline: Pipeline,
+        shutdown: CancellationToken,
+    ) -> Arc<Hub> {
+        let handles: Vec<RoomHandle> = rooms
+            .iter()
+            .map(|spec| {
+                let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone());
+                RoomHandle {
+                    id: spec.id.clone(),
+                    name: spec.name.clone(),
+                    name_en: spec.name_en.clone(),
+                    topic: spec.topic.clone(),
+                    topic_en: spec.topic_en.clone(),
+                    banner: spec.banner.clone(),
+                    banner_en: spec.banner_en.clone(),
+                    tx,
+                    count,
+                }
+            })
+            .collect();
+        let room_index = handles.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        let hub = Arc::new(Hub {
+            config,
+            sessions: DashMap::new(),
+            tokens: DashMap::new(),
+            nicknames: Mutex::new(HashMap::new()),
+            last_counts: Mutex::new(vec![0; handles.len()]),
+            rooms: handles,
+            room_index,
+            conversations: Mutex::new(HashMap::new()),
+            blocks: RwLock::new(HashSet::new()),
+            presence: Mutex::new(PresenceBatch::default()),
+            store,
+            pipeline,
+            // Ids grow with time so they stay unique across restarts.
+            next_message_id: AtomicU64::new((now_ms().max(0) as u64) << 12),
+            next_connection_id: AtomicU64::new(1),
+            shutdown,
+        });
+        tokio::spawn(Arc::clone(&hub).presence_loop());
+        hub
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    pub fn next_message_id(&self) -> u64 {
+        self.next_message_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    // ----- Sessions -------------------------------------------------------------------------
+
+    /// Reserves a nickname skeleton for a new member; false if someone online holds it.
+    pub fn reserve_nickname(&self, skeleton: &str, member: MemberId) -> bool {
+        let mut nicknames = lock(&self.nicknames);
+        if nicknames.contains_key(skeleton) {
+            return false;
+        }
+        nicknames.insert(skeleton.to_owned(), member);
+        true
+    }
+
+    pub fn release_nickname(&self, skeleton: &str, member: MemberId) {
+        let mut nicknames = lock(&self.nicknames);
+        if nicknames.get(skeleton) == Some(&member) {
+            nicknames.remove(skeleton);
+        }
+    }
+
+    /// Registers a session whose nickname is already reserved. It lives until its grace period
+    /// runs out without a connection.
+    pub fn add_session(self: &Arc<Self>, session: Arc<Session>) {
+        self.sessions.insert(session.id, Arc::clone(&session));
+        self.tokens.insert(session.token.clone(), Arc::clone(&session));
+        lock(&self.presence).joined.push(session.id);
+        // A session nobody connects to ends like one whose last connection closed.
+        self.schedule_expiry(&session);
+    }
+
+    pub fn session_by_token(&self, token: &str) -> Option<Arc<Session>> {
+        self.tokens.get(token).map(|s| Arc::clone(s.value())).filter(|s| !s.is_ended())
+    }
+
+    pub fn session(&self, id: MemberId) -> Option<Arc<Session>> {
+        self.sessions.get(&id).map(|s| Arc::clone(s.value()))
+    }
+
+    pub fn new_connection_id(&self) -> u64 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn new_outbox(&self, session: &Session) -> (Outbox, tokio::sync::mpsc::Receiver<Frame>) {
+        Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames)
+    }
+
+    pub fn connection_opened(&self, session: &Session, outbox: Outbox) {
+        session.attach(outbox);
+    }
+
+    /// A connection closed: its rooms forget that socket; if it was the session's last, the
+    /// session ends after the grace period unless a new connection arrives.
+    pub fn connection_closed(self: &Arc<Self>, session: &Arc<Session>, connection: u64) {
+        let remaining = session.detach(connection);
+        let rooms: Vec<String> = session.state().rooms.iter().cloned().collect();
+        for room in rooms {
+            if let Some(handle) = self.room(&room) {
+                let _ = handle.tx.try_send(RoomCmd::Detach { member: session.id, connection });
+            }
+        }
+        if remaining == 0 {
+            self.schedule_expiry(session);
+        }
+    }
+
+    fn schedule_expiry(self: &Arc<Self>, session: &Arc<Session>) {
+        let generation = session.generation();
+        let hub = Arc::clone(self);
+        let session = Arc::clone(session);
+        let grace = self.config.session_grace;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = session.ended.cancelled() => return,
+            }
+            if session.connection_count() == 0 && session.generation() == generation {
+                hub.end_session(session.id).await;
+            }
+        });
+    }
+
+    /// Ends a session now: closes its connections, frees its nickname, leaves its rooms and
+    /// conversations.
+    pub async fn end_session(&self, id: MemberId) {
+        let Some((_, session)) = self.sessions.remove(&id) else { return };
+        session.ended.cancel();
+        self.tokens.remove(&session.token);
+        self.release_nickname(&session.skeleton, id);
+        let rooms: Vec<String> = std::mem::take(&mut session.state().rooms).into_iter().collect();
+        for room in rooms {
+            if let Some(handle) = self.room(&room) {
+                let _ = handle.tx.send(RoomCmd::Leave { member: id }).await;
+            }
+        }
+        {
+            let mut presence = lock(&self.presence);
+            if let Some(pos) = presence.joined.iter().position(|m| *m == id) {
+                presence.joined.swap_remove(pos);
+            } else {
+                presence.left.push(id);
+            }
+        }
+        let peers: Vec<MemberId> = {
+            let mut conversations = lock(&self.conversations);
+            let keys: Vec<(MemberId, MemberId)> =
+                conversations.keys().filter(|(a, b)| *a == id || *b == id).copied().collect();
+            keys.into_iter()
+                .filter_map(|key| conversations.remove(&key).map(|_| if key.0 == id { key.1 } else { key.0 }))
+                .collect()
+        };
+        let closed = |peer| ServerMsg::DmState { with: peer, state: ConversationState::Closed, member: None };
+        for peer in peers {
+            if let Some(other) = self.session(peer) {
+                other.send(&frame(closed(id).to_json()));
+            }
+        }
+        self.blocks.write().unwrap_or_else(|p| p.into_inner()).retain(|(a, b)| *a != id && *b != id);
+        if let Err(error) = self.store.end_entry(&id.encode(), now_ms()).await {
+            tracing::warn!(%error, "could not record the end of a session");
+        }
+    }
+
+    /// Ends every session (graceful shutdown).
+    pub async fn end_all_sessions(&self) {
+        let ids: Vec<MemberId> = self.sessions.iter().map(|s| *s.key()).collect();
+        for id in ids {
+            self.end_session(id).await;
+        }
+    }
+
+    pub fn welcome(&self, session: &Session, english: bool) -> Frame {
+        let joined: Vec<String> = session.state().rooms.iter().cloned().collect();
+        let conversations = {
+            let all = lock(&self.conversations);
+            all.iter()
+                .filter(|((a, b), _)| *a == session.id || *b == session.id)
+                .filter_map(|((a, b), c)| {
+                    let peer = if *a == session.id { *b } else { *a };
+                    let other = self.session(peer)?;
+                    Some(WireConversation {
+                        with: other.member_for(session.position),
+                        state: c.state_for(session.id),
+                        seq: c.seq,
+                    })
+                })
+                .collect()
+        };
+        let blocked = {
+            let blocks = self.blocks.read().unwrap_or_else(|p| p.into_inner());
+            blocks.iter().filter(|(blocker, _)| *blocker == session.id).map(|(_, b)| *b).collect()
+        };
+        let msg = ServerMsg::Welcome {
+            v: PROTOCOL_VERSION,
+            me: session.profile.clone(),
+            rooms: self.room_infos(english),
+            joined,
+            conversations,
+            blocked,
+            limits: Limits { message_max_chars: MESSAGE_MAX_CHARS, frame_max_bytes: FRAME_MAX_BYTES },
+        };
+        frame(msg.to_json())
+    }
+
+    // ----- Rooms ----------------------------------------------------------------------------
+
+    pub fn room(&self, id: &str) -> Option<&RoomHandle> {
+        self.room_index.get(id).map(|&i| &self.rooms[i])
+    }
+
+    pub fn room_infos(&self, english: bool) -> Vec<RoomInfo> {
+        self.rooms
+            .iter()
+            .map(|r| RoomInfo {
+                id: r.id.clone(),
+                name: if english { r.name_en.clone() } else { r.name.clone() },
+                topic: if english { r.topic_en.clone() } else { r.topic.clone() },
+                count: r.count(),
+                banner: if english { r.banner_en.clone() } else { r.banner.clone() },
+            })
+            .collect()
+    }
+
+    pub async fn join(
+        &self,
+        session: &Arc<Session>,
+        outbox: &Outbox,
+        room: &str,
+        since: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        session.state().rooms.insert(room.to_owned());
+        let command = RoomCmd::Join { session: Arc::clone(session), outbox: outbox.clone(), since };
+        handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))
+    }
+
+    pub async fn leave(&self, session: &Session, room: &str) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        if !session.state().rooms.remove(room) {
+            return Err(Refusal::new("not_in_room"));
+        }
+        handle.tx.send(RoomCmd::Leave { member: session.id }).await.map_err(|_| Refusal::new("internal"))?;
+        session.send(&frame(ServerMsg::Left { room: room.to_owned() }.to_json()));
+        Ok(())
+    }
+
+    /// Posts to a room through the whole pipeline. Returns the message id once it is queued
+    /// for delivery.
+    pub async fn say(&self, session: &Session, room: &str, text: &str) -> Result<u64, Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        let checked = {
+            let mut state = session.state();
+            if !state.rooms.contains(room) {
+                return Err(Refusal::new("not_in_room"));
+            }
+            self.pipeline.check(&mut state.sender, room_key(room), text, Context::Room, Instant::now())?
+        };
+        match checked.decision {
+            Decision::Deliver { card } => {
+                let id = self.next_message_id();
+                let command = RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card };
+                handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))?;
+                Ok(id)
+            }
+            Decision::Hold { code } => Err(Refusal::new(code)),
+            Decision::Flag { code } => {
+                let context = self.recent_room_messages(handle).await;
+                self.open_automatic_case(session, &checked, &format!("room:{room}"), context).await?;
+                Err(Refusal::new(code))
+            }
+        }
+    }
+
+    pub fn typing_in_room(&self, session: &Session, room: &str) {
+        let Some(handle) = self.room(room) else { return };
+        if !session.state().rooms.contains(room) || !self.typing_allowed(session, room_key(room)) {
+            return;
+        }
+        let _ = handle.tx.try_send(RoomCmd::Typing { author: session.author() });
+    }
+
+    fn typing_allowed(&self, session: &Session, target: u64) -> bool {
+        let now = Instant::now();
+        let mut state = session.state();
+        if state.typing_sent.len() > 256 {
+            state.typing_sent.retain(|_, t| now.duration_since(*t) < TYPING_THROTTLE);
+        }
+        match state.typing_sent.get(&target) {
+            Some(last) if now.duration_since(*last) < TYPING_THROTTLE => false,
+            _ => {
+                state.typing_sent.insert(target, now);
+                true
+            }
+        }
+    }
+
+    async fn recent_room_messages(&self, handle: &RoomHandle) -> Vec<serde_json::Value> {
+        let (reply, answer) = oneshot::channel();
+        if handle.tx.send(RoomCmd::Recent { reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default().iter().filter_map(|f| serde_json::from_str(f.as_str()).ok()).collect()
+    }
+
+    // ----- Blocks ---------------------------------------------------------------------------
+
+    pub fn is_blocked_either(&self, a: MemberId, b: MemberId) -> bool {
+        let blocks = self.blocks.read().unwrap_or_else(|p| p.into_inner());
+        blocks.contains(&(a, b)) || blocks.contains(&(b, a))
+    }
+
+    pub fn block(&self, session: &Session, member: MemberId) -> Result<(), Refusal> {
+        if member == session.id {
+            return Err(Refusal::new("self"));
+        }
+        self.blocks.write().unwrap_or_else(|p| p.into_inner()).insert((session.id, member));
+        // Each disappears from the other's member list at once.
+        let gone = |id| frame(ServerMsg::Presence { joined: Vec::new(), left: vec![id] }.to_json());
+        session.send(&gone(member));
+        if let Some(other) = self.session(member) {
+            other.send(&gone(session.id));
+        }
+        Ok(())
+    }
+
+    pub fn unblock(&self, session: &Session, member: MemberId) {
+        self.blocks.write().unwrap_or_else(|p| p.into_inner()).remove(&(session.id, member));
+    }
+
+    // ----- Private messages -----------------------------------------------------------------
+
+    pub async fn send_dm(
+        &self,
+        session: &Session,
+        to: MemberId,
+        text: &str,
+        confirm: bool,
+    ) -> Result<DmOutcome, Refusal> {
+        if to == session.id {
+            return Err(Refusal::new("self"));
+        }
+        let recipient = self.session(to).ok_or(Refusal::new("unknown_member"))?;
+        if self.is_blocked_either(session.id, to) {
+            return Err(Refusal::new("blocked"));
+        }
+        let key = pair(session.id, to);
+        let conversation_hash = conversation_key(session.id, to);
+        let existing = {
+            let conversations = lock(&self.conversations);
+            conversations.get(&key).map(|c| (c.phase, c.initiator))
+        };
+        let now = Instant::now();
+        let opens_new = existing.is_none();
+        {
+            let mut state = session.state();
+            if state.dm_suspended {
+                return Err(Refusal::new("dm_suspended"));
+            }
+            match existing {
+                Some((Phase::Requested, initiator)) if initiator == session.id => {
+                    return Err(Refusal::new("request_pending"));
+                }
+                Some((Phase::Declined, initiator)) if initiator == session.id => return Err(Refusal::new("declined")),
+                None => {
+                    let window = self.config.new_conversations_window;
+                    while state.new_conversations.front().is_some_and(|&t| now.duration_since(t) >= window) {
+                        state.new_conversations.pop_front();
+                    }
+                    if state.new_conversations.len() >= self.config.new_conversations as usize {
+                        let oldest = state.new_conversations.front().copied().unwrap_or(now);
+                        return Err(Refusal {
+                            code: "too_many_conversations",
+                            retry_after: Some(window.saturating_sub(now.duration_since(oldest))),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let checked = {
+            let mut state = session.state();
+            self.pipeline.check(&mut state.sender, conversation_hash, text, Context::Dm, now)?
+        };
+        let card = match checked.decision {
+            Decision::Deliver { card } => card,
+            Decision::Hold { code } => return Err(Refusal::new(code)),
+            Decision::Flag { code } => {
+                let context = self.dm_evidence(key, None);
+                self.open_automatic_case(session, &checked, &format!("dm:{}", to.encode()), context).await?;
+                return Err(Refusal::new(code));
+            }
+        };
+        if checked.verdict.has(Category::Contact) {
+            let mut state = session.state();
+            if !confirm && !state.contact_confirmed.contains(&conversation_hash) {
+                // Not sent: the same text comes back with `confirm`, so it must not count as a repeat.
+                state.sender.flood.forget_last();
+                return Ok(DmOutcome::NeedsConfirm);
+            }
+            state.contact_confirmed.insert(conversation_hash);
+        }
+        let id = self.next_message_id();
+        let at = now_ms();
+        let today = at / 86_400_000;
+        enum Delivery {
+            Request,
+            Opened,
+            Message,
+        }
+        let (delivery, seq, meeting_card) = {
+            let mut conversations = lock(&self.conversations);
+            let conversation = conversations.entry(key).or_insert_with(|| Conversation {
+                initiator: session.id,
+                phase: Phase::Requested,
+                seq: 0,
+                history: VecDeque::new(),
+                meeting_card_day: None,
+            });
+            let delivery = match conversation.phase {
+                Phase::Requested if conversation.seq == 0 => Delivery::Request,
+                Phase::Requested if conversation.initiator == session.id => {
+                    return Err(Refusal::new("request_pending"));
+                }
+                Phase::Declined if conversation.initiator == session.id => return Err(Refusal::new("declined")),
+                // The one who was asked answers (or writes after declining): that opens it.
+                Phase::Requested | Phase::Declined => {
+                    conversation.phase = Phase::Open;
+                    Delivery::Opened
+                }
+                Phase::Open => Delivery::Message,
+            };
+            conversation.seq += 1;
+            if conversation.history.len() == DM_HISTORY {
+                conversation.history.pop_front();
+            }
+            conversation.history.push_back(DmEntry {
+                seq: conversation.seq,
+                id,
+                from: session.id,
+                text: checked.text.clone(),
+                at,
+            });
+            let meeting_card = card == Some(CardKind::Meeting) && conversation.meeting_card_day != Some(today);
+            if meeting_card {
+                conversation.meeting_card_day = Some(today);
+            }
+            (delivery, conversation.seq, meeting_card)
+        };
+        if opens_new {
+            session.state().new_conversations.push_back(now);
+        }
+        let message = ServerMsg::Dm { from: session.id, to, seq, id, text: checked.text.clone(), at, card }.to_json();
+        let message = frame(message);
+        match delivery {
+            Delivery::Request => {
+                let request = ServerMsg::DmRequest {
+                    from: session.member_for(recipient.position),
+                    message: RequestMessage { id, text: checked.text, at },
+                };
+                recipient.send(&frame(request.to_json()));
+                let state = ServerMsg::DmState {
+                    with: to,
+                    state: ConversationState::PendingOut,
+                    member: Some(recipient.member_for(session.position)),
+                };
+                session.send(&frame(state.to_json()));
+                session.send(&message);
+            }
+            Delivery::Opened => {
+                self.announce_open(session, &recipient);
+                session.send(&message);
+                recipient.send(&message);
+            }
+            Delivery::Message => {
+                session.send(&message);
+                recipient.send(&message);
+            }
+        }
+        if meeting_card {
+            session.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(to) }.to_json()));
+            recipient.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(session.id) }.to_json()));
+        }
+        if card == Some(CardKind::Contact) || checked.verdict.has(Category::Contact) {
+            recipient.send(&frame(ServerMsg::Card { kind: CardKind::Contact, with: Some(session.id) }.to_json()));
+        }
+        Ok(DmOutcome::Sent(id))
+    }
+
+    fn announce_open(&self, a: &Session, b: &Session) {
+        let to_a =
+            ServerMsg::DmState { with: b.id, state: ConversationState::Open, member: Some(b.member_for(a.position)) };
+        let to_b =
+            ServerMsg::DmState { with: a.id, state: ConversationState::Open, member: Some(a.member_for(b.position)) };
+        a.send(&frame(to_a.to_json()));
+        b.send(&frame(to_b.to_json()));
+    }
+
+    pub fn dm_accept(&self, session: &Session, with: MemberId) -> Result<(), Refusal> {
+        let other = self.session(with).ok_or(Refusal::new("unknown_member"))?;
+        if session.state().dm_suspended {
+            return Err(Refusal::new("dm_suspended"));
+        }
+        {
+            let mut conversations = lock(&self.conversations);
+            let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
+            if conversation.initiator == session.id {
+                return Err(Refusal::new("request_pending"));
+            }
+            conversation.phase = Phase::Open;
+        }
+        self.announce_open(session, &other);
+        Ok(())
+    }
+
+    pub fn dm_decline(&self, session: &Session, with: MemberId) -> Result<(), Refusal> {
+        {
+            let mut conversations = lock(&self.conversations);
+            let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
+            if conversation.initiator == session.id {
+                return Err(Refusal::new("request_pending"));
+            }
+            conversation.phase = Phase::Declined;
+        }
+        session.send(&frame(ServerMsg::DmState { with, state: ConversationState::Refused, member: None }.to_json()));
+        if let Some(other) = self.session(with) {
+            other.send(&frame(
+                ServerMsg::DmState { with: session.id, state: ConversationState::Declined, member: None }.to_json(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn dm_history(&self, session: &Session, with: MemberId, since: Option<u64>) -> Result<Frame, Refusal> {
+        let conversations = lock(&self.conversations);
+        let conversation = conversations.get(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
+        let messages =
+            conversation.history.iter().filter(|m| since.is_none_or(|s| m.seq > s)).cloned().collect::<Vec<_>>();
+        Ok(frame(ServerMsg::DmHistory { with, messages }.to_json()))
+    }
+
+    pub fn typing_to(&self, session: &Session, to: MemberId) {
+        let open = lock(&self.conversations).get(&pair(session.id, to)).is_some_and(|c| c.phase == Phase::Open);
+        if !open || !self.typing_allowed(session, conversation_key(session.id, to)) {
+            return;
+        }
+        if let Some(other) = self.session(to) {
+            let msg = ServerMsg::Typing { room: None, from: Some(session.id), member: session.author() };
+            other.send(&frame(msg.to_json()));
+        }
+    }
+
+    fn dm_evidence(&self, key: (MemberId, MemberId), around: Option<u64>) -> Vec<serde_json::Value> {
+        let conversations = lock(&self.conversations);
+        let Some(conversation) = conversations.get(&key) else { return Vec::new() };
+        let entries: Vec<serde_json::Value> =
+            conversation.history.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
+        window_around(entries, around)
+    }
+
+    // ----- Safety side effects --------------------------------------------------------------
+
+    /// Stores the case for a flagged message (durably, before the sender is answered) and applies
+    /// what the category demands.
+    async fn open_automatic_case(
+        &self,
+        session: &Session,
+        checked: &Checked,
+        context: &str,
+        recent: Vec<serde_json::Value>,
+    ) -> Result<(), Refusal> {
+        let verdict: &Verdict = &checked.verdict;
+        let minor = verdict.has(Category::MinorClaim);
+        let severity = if minor {
+            ReportCategory::MinorInDanger.severity()
+        } else if verdict.has(Category::Threat) {
+            ReportCategory::AmbushOrThreat.severity()
+        } else {
+            ReportCategory::IllegalSale.severity()
+        };
+        let evidence = serde_json::json!({
+            "frozen_at": now_ms(),
+            "message": {"text": checked.text, "context": context},
+            "matches": verdict.matches,
+            "recent": recent,
+            "member": session.profile,
+            "entered_at": session.entered_at_ms,
+        });
+        let case = NewCase {
+            created_at: now_ms(),
+            source: "auto",
+            severity,
+            member_id: session.id.encode(),
+            nickname: session.profile.nickname.clone(),
+            categories: verdict.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            rules: verdict.rules.clone(),
+            context: context.to_owned(),
+            text: checked.text.clone(),
+            report_id: None,
+            evidence: evidence.to_string(),
+        };
+        if let Err(error) = self.store.insert_case(&case).await {
+            tracing::error!(%error, "could not store an automatic case");
+            return Err(Refusal::new("internal"));
+        }
+        if minor {
+            self.suspend_private_messages(session);
+        }
+        Ok(())
+    }
+
+    /// The member said they were under 18: no more private messages, and everyone they were
+    /// talking with is warned.
+    fn suspend_private_messages(&self, session: &Session) {
+        session.state().dm_suspended = true;
+        let peers: Vec<MemberId> = lock(&self.conversations)
+            .keys()
+            .filter(|(a, b)| *a == session.id || *b == session.id)
+            .map(|(a, b)| if *a == session.id { *b } else { *a })
+            .collect();
+        let warning = |with| frame(ServerMsg::Card { kind: CardKind::MinorWarning, with: Some(with) }.to_json());
+        for peer in peers {
+            if let Some(other) = self.session(peer) {
+                other.send(&warning(session.id));
+            }
+        }
+    }
+
+    // ----- Reports --------------------------------------------------------------------------
+
+    /// Freezes the evidence and stores the report durably; returns once it is committed.
+    pub async fn report(
+        &self,
+        reporter: &Session,
+        target: MemberId,
+        message: Option<u64>,
+        room: Option<&str>,
+        category: ReportCategory,
+        comment: &str,
+    ) -> Result<(), Refusal> {
+        if target == reporter.id {
+            return Err(Refusal::new("self"));
+        }
+        let comment = if comment.trim().is_empty() { String::new() } else { crate::chat::sanitize(comment)? };
+        let target_session = self.session(target);
+        let recent = match room {
+            Some(room) => {
+                let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+                let all = self.recent_room_messages(handle).await;
+                window_around(all, message)
+            }
+            None => self.dm_evidence(pair(reporter.id, target), message),
+        };
+        let reported_message =
+            recent.iter().find(|m| message.is_some() && m.get("id").and_then(|v| v.as_u64()) == message).cloned();
+        let evidence = serde_json::json!({
+            "frozen_at": now_ms(),
+            "message": reported_message,
+            "recent": recent,
+            "member": target_session.as_ref().map(|s| serde_json::json!({
+                "profile": s.profile,
+                "entered_at": s.entered_at_ms,
+                "connections": s.connection_count(),
+            })),
+            "reporter": reporter.id,
+        });
+        let report = NewReport {
+            created_at: now_ms(),
+            reporter_id: reporter.id.encode(),
+            target_id: target.encode(),
+            target_nickname: target_session.as_ref().map(|s| s.profile.nickname.clone()).unwrap_or_default(),
+            category: category.as_str().to_owned(),
+            comment,
+            room: room.map(str::to_owned),
+            message_id: message,
+            evidence: evidence.to_string(),
+            severity: category.severity(),
+        };
+        self.store.insert_report(&report).await.map_err(|error| {
+            tracing::error!(%error, "could not store a report");
+            Refusal::new("internal")
+        })?;
+        Ok(())
+    }
+
+    // ----- Member list and presence ---------------------------------------------------------
+
+    fn visible_to(&self, viewer: &Session, filter: &MemberFilter, other: &Session) -> bool {
+        other.id != viewer.id && filter.accepts(&other.profile) && !self.is_blocked_either(viewer.id, other.id)
+    }
+
+    /// Sets the viewer's filter and returns their member list, nearest first.
+    pub fn members(&self, viewer: &Session, filter: Option<MemberFilter>) -> Frame {
+        let filter = {
+            let mut state = viewer.state();
+            if let Some(filter) = filter {
+                state.filter = filter;
+            }
+            state.filter.clone()
+        };
+        let mut list: Vec<Member> = self
+            .sessions
+            .iter()
+            .filter(|s| self.visible_to(viewer, &filter, s.value()))
+            .map(|s| s.member_for(viewer.position))
+            .collect();
+        sort_nearest(&mut list);
+        list.truncate(MEMBER_LIST_MAX);
+        frame(ServerMsg::Members { list }.to_json())
+    }
+
+    async fn presence_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(PRESENCE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = self.shutdown.cancelled() => return,
+            }
+            self.flush_presence();
+            self.flush_room_counts();
+        }
+    }
+
+    /// Sends each viewer the arrivals they may see (nearest first) and the departures.
+    fn flush_presence(&self) {
+        let batch = std::mem::take(&mut *lock(&self.presence));
+        if batch.joined.is_empty() && batch.left.is_empty() {
+            return;
+        }
+        let arrivals: Vec<Arc<Session>> = batch.joined.iter().filter_map(|id| self.session(*id)).collect();
+        let departures_only = if arrivals.is_empty() {
+            Some(frame(ServerMsg::Presence { joined: Vec::new(), left: batch.left.clone() }.to_json()))
+        } else {
+            None
+        };
+        let viewers: Vec<Arc<Session>> = self.sessions.iter().map(|s| Arc::clone(s.value())).collect();
+        for viewer in viewers {
+            if let Some(shared) = &departures_only {
+                viewer.send(shared);
+                continue;
+            }
+            let filter = viewer.state().filter.clone();
+            let mut joined: Vec<Member> = arrivals
+                .iter()
+                .filter(|other| self.visible_to(&viewer, &filter, other))
+                .map(|other| other.member_for(viewer.position))
+                .collect();
+            if joined.is_empty() && batch.left.is_empty() {
+                continue;
+            }
+            sort_nearest(&mut joined);
+            joined.truncate(PRESENCE_JOINED_MAX);
+            viewer.send(&frame(ServerMsg::Presence { joined, left: batch.left.clone() }.to_json()));
+        }
+    }
+
+    fn flush_room_counts(&self) {
+        let counts: Vec<u32> = self.rooms.iter().map(RoomHandle::count).collect();
+        {
+            let mut last = lock(&self.last_counts);
+            if *last == counts {
+                return;
+            }
+            last.clone_from(&counts);
+        }
+        let counts: BTreeMap<String, u32> = self.rooms.iter().map(|r| r.id.clone()).zip(counts).collect();
+        let shared = frame(ServerMsg::Rooms { counts }.to_json());
+        for session in self.sessions.iter() {
+            session.send(&shared);
+        }
+    }
+
+    /// Closes every connection of a member with a policy code (used by sanctions and tests).
+    pub fn kick(&self, id: MemberId) {
+        if let Some(session) = self.session(id) {
+            session.ended.cancel();
+        }
+    }
+
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+}
+
+/// Nearest first; members without a known distance last; then by nickname.
+fn sort_nearest(list: &mut [Member]) {
+    list.sort_by(|a, b| {
+        let da = a.distance_km.unwrap_or(u32::MAX);
+        let db = b.distance_km.unwrap_or(u32::MAX);
+        da.cmp(&db).then_with(|| a.nickname.to_lowercase().cmp(&b.nickname.to_lowercase()))
+    });
+}
+
+/// The messages around the one with id `around` (or the last ones), at most `EVIDENCE_CONTEXT`.
+fn window_around(entries: Vec<serde_json::Value>, around: Option<u64>) -> Vec<serde_json::Value> {
+    let position = around.and_then(|id| entries.iter().position(|m| m.get("id").and_then(|v| v.as_u64()) == Some(id)));
+    let end = match position {
+        Some(p) => (p + EVIDENCE_CONTEXT / 2 + 1).min(entries.len()),
+        None => entries.len(),
+    };
+    let start = end.saturating_sub(EVIDENCE_CONTEXT + 1);
+    entries[start..end].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(n: u64) -> Vec<serde_json::Value> {
+        (1..=n).map(|id| serde_json::json!({"id": id})).collect()
+    }
+
+    fn ids(values: &[serde_json::Value]) -> Vec<u64> {
+        values.iter().filter_map(|v| v["id"].as_u64()).collect()
+    }
+
+    #[test]
+    fn evidence_windows_surround_the_reported_message() {
+        assert_eq!(ids(&window_around(messages(5), Some(3))), vec![1, 2, 3, 4, 5]);
+        let w = window_around(messages(100), Some(50));
+        assert_eq!(ids(&w), (40..=60).collect::<Vec<_>>());
+        let w = window_around(messages(100), None);
+        assert_eq!(ids(&w), (80..=100).collect::<Vec<_>>());
+        let w = window_around(messages(100), Some(2));
+        assert!(ids(&w).contains(&2));
+        assert!(window_around(Vec::new(), Some(1)).is_empty());
+    }
+
+    #[test]
+    fn members_sort_nearest_first_unknown_last() {
+        let m = |nick: &str, d: Option<u32>| Member {
+            id: MemberId(1),
+            nickname: nick.into(),
+            gender: crate::protocol::Gender::Autre,
+            age: 30,
+            city: String::new(),
+            distance_km: d,
+        };
+        let mut list = vec![m("c", None), m("b", Some(20)), m("a", Some(20)), m("z", Some(0))];
+        sort_nearest(&mut list);
+        let order: Vec<&str> = list.iter().map(|m| m.nickname.as_str()).collect();
+        assert_eq!(order, ["z", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn conversation_and_room_keys_never_collide() {
+        let a = MemberId(1);
+        let b = MemberId(2);
+        assert_eq!(conversation_key(a, b), conversation_key(b, a));
+        assert_eq!(conversation_key(a, b) & 1, 1);
+        assert_eq!(room_key("cuisine") & 1, 0);
+    }
+}

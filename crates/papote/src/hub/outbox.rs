@@ -1,0 +1,105 @@
+//! Per-connection outboxes: bounded queues of already-serialised frames.
+//!
+//! A frame is serialised once and shared (reference-counted bytes) by every recipient. When a
+//! connection's queue is full the connection is cut with 4000 ("too slow"): the client reconnects
+//! and resumes, and nobody else waits for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::MemberId;
+
+/// One serialised server message. This is axum's WebSocket text payload type: the hub uses it
+/// directly so that a frame built once is handed to every socket without a copy or a second UTF-8
+/// check (the one place the domain names an HTTP-layer type, on purpose).
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
+pub fn frame(json: String) -> Frame {
+    Frame::from(json)
+}
+
+/// Close codes a connection can be cut with.
+pub mod close {
+    pub const POLICY: u16 = 1008;
+    pub const TOO_SLOW: u16 = 4000;
+    pub const SESSION_ENDED: u16 = 4001;
+}
+
+/// Shared between a connection's task and everyone holding its outbox.
+#[derive(Debug)]
+pub struct ConnState {
+    pub id: u64,
+    pub member: MemberId,
+    cut: CancellationToken,
+    close_code: AtomicU16,
+}
+
+impl ConnState {
+    /// Asks the connection to close with `code`; the first reason given wins.
+    pub fn cut(&self, code: u16) {
+        let _ = self.close_code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+        self.cut.cancel();
+    }
+
+    pub fn close_code(&self) -> u16 {
+        self.close_code.load(Ordering::Acquire)
+    }
+
+    pub async fn cut_requested(&self) {
+        self.cut.cancelled().await;
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    tx: mpsc::Sender<Frame>,
+    pub conn: Arc<ConnState>,
+}
+
+impl Outbox {
+    pub fn new(id: u64, member: MemberId, capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let conn = Arc::new(ConnState { id, member, cut: CancellationToken::new(), close_code: AtomicU16::new(0) });
+        (Outbox { tx, conn }, rx)
+    }
+
+    /// Queues a frame without waiting. A full queue cuts the connection; returns whether the
+    /// frame was queued.
+    pub fn send(&self, frame: &Frame) -> bool {
+        match self.tx.try_send(frame.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.conn.cut(close::TOO_SLOW);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.conn.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_outbox_cuts_its_connection_as_too_slow() {
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 2);
+        let f = frame("{}".to_owned());
+        assert!(outbox.send(&f));
+        assert!(outbox.send(&f));
+        assert!(!outbox.send(&f));
+        assert_eq!(outbox.conn.close_code(), close::TOO_SLOW);
+        outbox.conn.cut_requested().await;
+        // A later reason does not overwrite the first.
+        outbox.conn.cut(close::POLICY);
+        assert_eq!(outbox.conn.close_code(), close::TOO_SLOW);
+        assert_eq!(rx.recv().await.as_deref(), Some("{}"));
+    }
+}

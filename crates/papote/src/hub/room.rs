@@ -1,0 +1,277 @@
+//! One task per room, owning its members, its sequence numbers and its recent history.
+//!
+//! Commands arrive over a channel; every outgoing event is serialised once and the same bytes are
+//! queued to every member connection. Membership changes are batched (at most five times a
+//! second) so a crowd arriving at once costs one event per batch, not one per arrival.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{Frame, Outbox, frame};
+use super::session::Session;
+use crate::protocol::{Author, CardKind, Member, MemberId, ServerMsg};
+
+/// Events kept for gap replay.
+pub const HISTORY_EVENTS: usize = 256;
+/// Messages sent to a member who joins without `since` (or whose gap is too old).
+pub const JOIN_HISTORY_MESSAGES: usize = 50;
+/// Members listed in `joined`; the room's count is always exact.
+pub const JOIN_MEMBER_LIST: usize = 300;
+const MEMBER_BATCH: Duration = Duration::from_millis(200);
+
+pub enum RoomCmd {
+    Join {
+        session: Arc<Session>,
+        outbox: Outbox,
+        since: Option<u64>,
+    },
+    /// A connection closed; the member stays (they may come back within the grace period).
+    Detach {
+        member: MemberId,
+        connection: u64,
+    },
+    Leave {
+        member: MemberId,
+    },
+    Say {
+        author: Author,
+        id: u64,
+        text: String,
+        at: i64,
+        card: Option<CardKind>,
+    },
+    Typing {
+        author: Author,
+    },
+    /// The last messages, oldest first, as their JSON frames (for reports' frozen evidence).
+    Recent {
+        reply: oneshot::Sender<Vec<Frame>>,
+    },
+}
+
+/// What the hub keeps of a room: its description and the way to talk to its task.
+pub struct RoomHandle {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub topic: String,
+    pub topic_en: String,
+    pub banner: Option<String>,
+    pub banner_en: Option<String>,
+    pub tx: mpsc::Sender<RoomCmd>,
+    pub count: Arc<AtomicU32>,
+}
+
+impl RoomHandle {
+    pub fn count(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+struct RoomMember {
+    session: Arc<Session>,
+    outboxes: Vec<Outbox>,
+}
+
+struct Event {
+    seq: u64,
+    frame: Frame,
+    is_message: bool,
+}
+
+struct Room {
+    id: String,
+    members: HashMap<MemberId, RoomMember>,
+    seq: u64,
+    history: VecDeque<Event>,
+    joined_batch: Vec<MemberId>,
+    left_batch: Vec<MemberId>,
+    count: Arc<AtomicU32>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "t", rename = "room_members")]
+struct RoomMembersMsg<'a> {
+    room: &'a str,
+    seq: u64,
+    joined: Vec<Member>,
+    left: &'a [MemberId],
+}
+
+#[derive(Serialize)]
+#[serde(tag = "t", rename = "typing")]
+struct TypingMsg<'a> {
+    room: &'a str,
+    member: &'a Author,
+}
+
+pub fn spawn(id: String, shutdown: CancellationToken) -> (mpsc::Sender<RoomCmd>, Arc<AtomicU32>) {
+    let (tx, rx) = mpsc::channel(4096);
+    let count = Arc::new(AtomicU32::new(0));
+    let room = Room {
+        id,
+        members: HashMap::new(),
+        seq: 0,
+        history: VecDeque::with_capacity(HISTORY_EVENTS),
+        joined_batch: Vec::new(),
+        left_batch: Vec::new(),
+        count: count.clone(),
+    };
+    tokio::spawn(room.run(rx, shutdown));
+    (tx, count)
+}
+
+impl Room {
+    async fn run(mut self, mut rx: mpsc::Receiver<RoomCmd>, shutdown: CancellationToken) {
+        let mut batch_tick = tokio::time::interval(MEMBER_BATCH);
+        batch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = rx.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => break,
+                },
+                _ = batch_tick.tick(), if !self.joined_batch.is_empty() || !self.left_batch.is_empty() => {
+                    self.flush_membership();
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    fn handle(&mut self, command: RoomCmd) {
+        match command {
+            RoomCmd::Join { session, outbox, since } => self.join(session, outbox, since),
+            RoomCmd::Detach { member, connection } => {
+                if let Some(m) = self.members.get_mut(&member) {
+                    m.outboxes.retain(|o| o.id() != connection);
+                }
+            }
+            RoomCmd::Leave { member } => {
+                if self.members.remove(&member).is_some() {
+                    self.count.store(self.members.len() as u32, Ordering::Relaxed);
+                    if let Some(pos) = self.joined_batch.iter().position(|m| *m == member) {
+                        // Arrived and left within one batch: nobody needs to hear of it.
+                        self.joined_batch.swap_remove(pos);
+                    } else {
+                        self.left_batch.push(member);
+                    }
+                }
+            }
+            RoomCmd::Say { author, id, text, at, card } => {
+                let seq = self.seq + 1;
+                let msg = ServerMsg::RoomMsg { room: self.id.clone(), seq, id, from: author, text, at, card };
+                self.publish(frame(msg.to_json()), true);
+            }
+            RoomCmd::Typing { author } => {
+                let json = serde_json::to_string(&TypingMsg { room: &self.id, member: &author });
+                if let Ok(json) = json {
+                    let typing = frame(json);
+                    for (id, member) in &self.members {
+                        if *id != author.id {
+                            member.outboxes.iter().for_each(|o| {
+                                o.send(&typing);
+                            });
+                        }
+                    }
+                }
+            }
+            RoomCmd::Recent { reply } => {
+                let frames = self.history.iter().filter(|e| e.is_message).map(|e| e.frame.clone()).collect();
+                let _ = reply.send(frames);
+            }
+        }
+    }
+
+    fn join(&mut self, session: Arc<Session>, outbox: Outbox, since: Option<u64>) {
+        // Flush pending membership first so the `joined` snapshot and the numbered events agree.
+        self.flush_membership();
+        let member_id = session.id;
+        match self.members.get_mut(&member_id) {
+            Some(existing) => {
+                if !existing.outboxes.iter().any(|o| o.id() == outbox.id()) {
+                    existing.outboxes.push(outbox.clone());
+                }
+            }
+            None => {
+                self.members.insert(member_id, RoomMember { session, outboxes: vec![outbox.clone()] });
+                self.count.store(self.members.len() as u32, Ordering::Relaxed);
+                self.joined_batch.push(member_id);
+            }
+        }
+        let oldest = self.history.front().map_or(self.seq + 1, |e| e.seq);
+        let replay = since.filter(|&s| s <= self.seq && s + 1 >= oldest);
+        let json = self.joined_json(replay);
+        outbox.send(&frame(json));
+    }
+
+    /// `joined`, built by hand so stored event frames are spliced in without re-parsing.
+    fn joined_json(&self, replay_since: Option<u64>) -> String {
+        let members: Vec<Member> = self.members.values().take(JOIN_MEMBER_LIST).map(|m| m.session.member()).collect();
+        let events: Vec<&Frame> = match replay_since {
+            Some(since) => self.history.iter().filter(|e| e.seq > since).map(|e| &e.frame).collect(),
+            None => {
+                let mut last: Vec<&Frame> = self
+                    .history
+                    .iter()
+                    .rev()
+                    .filter(|e| e.is_message)
+                    .take(JOIN_HISTORY_MESSAGES)
+                    .map(|e| &e.frame)
+                    .collect();
+                last.reverse();
+                last
+            }
+        };
+        let mut out =
+            String::with_capacity(256 + events.iter().map(|f| f.len() + 1).sum::<usize>() + members.len() * 96);
+        let room = serde_json::to_string(&self.id).unwrap_or_else(|_| "\"\"".into());
+        let members = serde_json::to_string(&members).unwrap_or_else(|_| "[]".into());
+        let _ = write!(out, r#"{{"t":"joined","room":{room},"seq":{},"members":{members},"history":["#, self.seq);
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(event);
+        }
+        let _ = write!(out, r#"],"replay":{}}}"#, replay_since.is_some());
+        out
+    }
+
+    fn flush_membership(&mut self) {
+        if self.joined_batch.is_empty() && self.left_batch.is_empty() {
+            return;
+        }
+        let joined: Vec<Member> =
+            self.joined_batch.iter().filter_map(|id| self.members.get(id)).map(|m| m.session.member()).collect();
+        let seq = self.seq + 1;
+        let msg = RoomMembersMsg { room: &self.id, seq, joined, left: &self.left_batch };
+        let json = serde_json::to_string(&msg);
+        self.joined_batch.clear();
+        self.left_batch.clear();
+        if let Ok(json) = json {
+            self.publish(frame(json), false);
+        }
+    }
+
+    /// Numbers an event, keeps it for replay, and sends it to every member connection.
+    fn publish(&mut self, frame: Frame, is_message: bool) {
+        self.seq += 1;
+        for member in self.members.values() {
+            for outbox in &member.outboxes {
+                outbox.send(&frame);
+            }
+        }
+        if self.history.len() == HISTORY_EVENTS {
+            self.history.pop_front();
+        }
+        self.history.push_back(Event { seq: self.seq, frame, is_message });
+    }
+}

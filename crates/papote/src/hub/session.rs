@@ -1,0 +1,153 @@
+//! A member's session: who they are, their live connections, and what the server remembers for
+//! them while they are online.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{Frame, Outbox};
+use crate::chat::SenderState;
+use crate::entry::communes::{Position, rounded_distance_km};
+use crate::protocol::{Author, Gender, Member, MemberId, Profile};
+
+/// Which members a viewer wants in their list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFilter {
+    pub genders: Option<Vec<Gender>>,
+    pub age_min: u8,
+    pub age_max: u8,
+}
+
+impl Default for MemberFilter {
+    fn default() -> Self {
+        MemberFilter { genders: None, age_min: 18, age_max: 99 }
+    }
+}
+
+impl MemberFilter {
+    pub fn accepts(&self, profile: &Profile) -> bool {
+        profile.age >= self.age_min
+            && profile.age <= self.age_max
+            && self.genders.as_ref().is_none_or(|g| g.contains(&profile.gender))
+    }
+}
+
+/// Mutable per-session state, behind one short-lived lock (never held across `.await`).
+#[derive(Debug, Default)]
+pub struct SessionState {
+    pub rooms: BTreeSet<String>,
+    pub sender: SenderState,
+    /// When this session opened its recent new conversations.
+    pub new_conversations: VecDeque<Instant>,
+    /// Set when the member said they were under 18: no more private messages.
+    pub dm_suspended: bool,
+    pub filter: MemberFilter,
+    /// Last "is typing" sent per target, to throttle.
+    pub typing_sent: HashMap<u64, Instant>,
+    /// Contact-sharing confirmations already given, per conversation.
+    pub contact_confirmed: BTreeSet<u64>,
+}
+
+pub struct Session {
+    pub id: MemberId,
+    /// The secret the session cookie carries.
+    pub token: String,
+    pub profile: Profile,
+    pub position: Option<Position>,
+    pub skeleton: String,
+    pub entered_at: Instant,
+    pub entered_at_ms: i64,
+    connections: Mutex<Vec<Outbox>>,
+    /// Bumped on every new connection, so a grace timer knows whether someone came back.
+    generation: AtomicU64,
+    state: Mutex<SessionState>,
+    /// Cancelled when the session ends: every connection closes.
+    pub ended: CancellationToken,
+}
+
+/// Recovers a poisoned lock: the state behind it is plain data, still usable after a panic
+/// elsewhere (which the server never intends, but must survive).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Session {
+    pub fn new(profile: Profile, token: String, position: Option<Position>, skeleton: String, now_ms: i64) -> Session {
+        Session {
+            id: profile.id,
+            token,
+            profile,
+            position,
+            skeleton,
+            entered_at: Instant::now(),
+            entered_at_ms: now_ms,
+            connections: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
+            state: Mutex::new(SessionState::default()),
+            ended: CancellationToken::new(),
+        }
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, SessionState> {
+        lock(&self.state)
+    }
+
+    pub fn author(&self) -> Author {
+        Author { id: self.id, nickname: self.profile.nickname.clone() }
+    }
+
+    /// This member as `viewer` sees them (with a rounded distance).
+    pub fn member_for(&self, viewer: Option<Position>) -> Member {
+        let distance_km = match (self.position, viewer) {
+            (Some(a), Some(b)) => Some(rounded_distance_km(a.distance_km(b))),
+            _ => None,
+        };
+        Member {
+            id: self.id,
+            nickname: self.profile.nickname.clone(),
+            gender: self.profile.gender,
+            age: self.profile.age,
+            city: self.profile.city.clone(),
+            distance_km,
+        }
+    }
+
+    /// This member without distance (room member lists, shared by every viewer).
+    pub fn member(&self) -> Member {
+        self.member_for(None)
+    }
+
+    pub fn attach(&self, outbox: Outbox) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        lock(&self.connections).push(outbox);
+    }
+
+    /// Removes a connection; returns how many remain.
+    pub fn detach(&self, connection: u64) -> usize {
+        let mut connections = lock(&self.connections);
+        connections.retain(|o| o.id() != connection);
+        connections.len()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn connection_count(&self) -> usize {
+        lock(&self.connections).len()
+    }
+
+    /// Sends a frame to every connection of this session.
+    pub fn send(&self, frame: &Frame) {
+        for outbox in lock(&self.connections).iter() {
+            outbox.send(frame);
+        }
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+}

@@ -1,0 +1,287 @@
+//! The WebSocket session loop: one task per connection reads client frames, dispatches them to
+//! the hub, and writes queued frames in batches (feed many, flush once).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::chat::{Refusal, wire_code};
+use crate::hub::outbox::{Frame, Outbox, close, frame};
+use crate::hub::session::{MemberFilter, Session};
+use crate::hub::{DmOutcome, Hub, now_ms};
+use crate::i18n::{Lang, text};
+use crate::protocol::{CardKind, ClientMsg, REF_MAX_BYTES, ServerMsg};
+use crate::store::ConnectionRecord;
+
+/// Frames written per flush at most.
+const WRITE_BATCH: usize = 64;
+/// Bad frames tolerated before the connection is closed as abusive.
+const MAX_BAD_FRAMES: u32 = 20;
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A connection silent for this long (no frame, no pong) is considered gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+struct Connection {
+    hub: Arc<Hub>,
+    session: Arc<Session>,
+    outbox: Outbox,
+    lang: Lang,
+    bad_frames: u32,
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))
+}
+
+/// Is this error a frame over the size limit (close 1009) rather than a broken connection?
+fn is_too_big(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
+    let store = Arc::clone(hub.store());
+    let record = ConnectionRecord {
+        member_id: Some(session.id.encode()),
+        kind: "websocket",
+        ip: peer.ip().to_string(),
+        port: peer.port(),
+        opened_at: now_ms(),
+    };
+    let log_id = match store.open_connection(&record).await {
+        Ok(id) => Some(id),
+        Err(error) => {
+            tracing::error!(%error, "could not log a connection");
+            None
+        }
+    };
+    let (outbox, mut rx) = hub.new_outbox(&session);
+    let welcome = hub.welcome(&session, lang == Lang::En);
+    hub.connection_opened(&session, outbox.clone());
+    let mut connection =
+        Connection { hub: Arc::clone(&hub), session: Arc::clone(&session), outbox, lang, bad_frames: 0 };
+    let closing = connection.run(&mut socket, &mut rx, welcome).await;
+    if let Some((code, reason)) = closing {
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(close_message(code, reason))).await;
+    }
+    hub.connection_closed(&session, connection.outbox.id());
+    if let Some(id) = log_id
+        && let Err(error) = store.close_connection(id, now_ms()).await
+    {
+        tracing::warn!(%error, "could not log a connection's end");
+    }
+}
+
+impl Connection {
+    /// Runs until the connection ends; returns the close frame to send, if any.
+    async fn run(
+        &mut self,
+        socket: &mut WebSocket,
+        rx: &mut mpsc::Receiver<Frame>,
+        welcome: Frame,
+    ) -> Option<(u16, &'static str)> {
+        if socket.send(Message::Text(welcome)).await.is_err() {
+            return None;
+        }
+        let mut last_heard = Instant::now();
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let conn = Arc::clone(&self.outbox.conn);
+        let ended = self.session.ended.clone();
+        let shutdown = self.hub.shutdown_token().clone();
+        let mut batch: Vec<Frame> = Vec::with_capacity(WRITE_BATCH);
+        loop {
+            tokio::select! {
+                biased;
+                _ = conn.cut_requested() => {
+                    let code = conn.close_code();
+                    return Some((code, if code == close::TOO_SLOW { "too_slow" } else { "policy" }));
+                }
+                _ = ended.cancelled() => return Some((close::SESSION_ENDED, "session_ended")),
+                _ = shutdown.cancelled() => return Some((1001, "server_restarting")),
+                received = rx.recv_many(&mut batch, WRITE_BATCH) => {
+                    if received == 0 {
+                        return None;
+                    }
+                    for frame in batch.drain(..) {
+                        if socket.feed(Message::Text(frame)).await.is_err() {
+                            return None;
+                        }
+                    }
+                    if socket.flush().await.is_err() {
+                        return None;
+                    }
+                }
+                incoming = socket.recv() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        None => return None,
+                        Some(Err(error)) => {
+                            if is_too_big(&error) {
+                                return Some((1009, "frame_too_big"));
+                            }
+                            return None;
+                        }
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(closing) = self.on_text(text.as_str()).await {
+                                return Some(closing);
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            if let Some(closing) = self.bad_frame("binary_not_supported") {
+                                return Some(closing);
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) => return None,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        return Some((1001, "idle"));
+                    }
+                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn reply(&self, msg: ServerMsg) {
+        self.outbox.send(&frame(msg.to_json()));
+    }
+
+    fn refuse(&self, reference: Option<String>, refusal: Refusal) {
+        self.reply(ServerMsg::Refused {
+            reference,
+            code: wire_code(refusal.code).to_owned(),
+            message: text(self.lang, refusal.code).to_owned(),
+            retry_after_ms: refusal.retry_after.map(|d| d.as_millis() as u64),
+        });
+    }
+
+    fn error(&self, code: &'static str) {
+        self.reply(ServerMsg::Error { code: code.to_owned(), message: text(self.lang, code).to_owned() });
+    }
+
+    fn bad_frame(&mut self, code: &'static str) -> Option<(u16, &'static str)> {
+        self.bad_frames += 1;
+        if self.bad_frames > MAX_BAD_FRAMES {
+            return Some((close::POLICY, "too_much_garbage"));
+        }
+        self.error(code);
+        None
+    }
+
+    async fn on_text(&mut self, raw: &str) -> Option<(u16, &'static str)> {
+        let msg: ClientMsg = match serde_json::from_str(raw) {
+            Ok(msg) => msg,
+            Err(_) => return self.bad_frame("bad_frame"),
+        };
+        self.dispatch(msg).await;
+        None
+    }
+
+    async fn dispatch(&mut self, msg: ClientMsg) {
+        let hub = Arc::clone(&self.hub);
+        let session = Arc::clone(&self.session);
+        match msg {
+            ClientMsg::Ping => self.reply(ServerMsg::Pong),
+            ClientMsg::Join { room, since } => {
+                if let Err(refusal) = hub.join(&session, &self.outbox, &room, since).await {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::Leave { room } => {
+                if let Err(refusal) = hub.leave(&session, &room).await {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::Say { room, text, reference } => {
+                let Some(reference) = self.checked_ref(reference) else { return };
+                match hub.say(&session, &room, &text).await {
+                    Ok(id) => self.reply(ServerMsg::Ack { reference, id }),
+                    Err(refusal) => self.refuse(reference, refusal),
+                }
+            }
+            ClientMsg::Typing { room, to } => match (room, to) {
+                (Some(room), None) => hub.typing_in_room(&session, &room),
+                (None, Some(to)) => hub.typing_to(&session, to),
+                _ => self.error("bad_frame"),
+            },
+            ClientMsg::Dm { to, text, reference, confirm } => {
+                let Some(reference) = self.checked_ref(reference) else { return };
+                match hub.send_dm(&session, to, &text, confirm).await {
+                    Ok(DmOutcome::Sent(id)) => self.reply(ServerMsg::Ack { reference, id }),
+                    Ok(DmOutcome::NeedsConfirm) => {
+                        self.reply(ServerMsg::Confirm { reference, kind: CardKind::Contact, to });
+                    }
+                    Err(refusal) => self.refuse(reference, refusal),
+                }
+            }
+            ClientMsg::DmAccept { with } => {
+                if let Err(refusal) = hub.dm_accept(&session, with) {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::DmDecline { with } => {
+                if let Err(refusal) = hub.dm_decline(&session, with) {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::DmHistory { with, since } => match hub.dm_history(&session, with, since) {
+                Ok(history) => {
+                    self.outbox.send(&history);
+                }
+                Err(refusal) => self.error(refusal.code),
+            },
+            ClientMsg::Block { member } => {
+                if let Err(refusal) = hub.block(&session, member) {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::Unblock { member } => hub.unblock(&session, member),
+            ClientMsg::Report { member, message, room, category, comment } => {
+                let comment = comment.unwrap_or_default();
+                match hub.report(&session, member, message, room.as_deref(), category, &comment).await {
+                    Ok(()) => self.reply(ServerMsg::Info {
+                        code: "report_received".to_owned(),
+                        message: text(self.lang, "report_received").to_owned(),
+                    }),
+                    Err(refusal) => self.error(refusal.code),
+                }
+            }
+            ClientMsg::Members { gender, age_min, age_max } => {
+                let filter = MemberFilter {
+                    genders: gender.filter(|g| !g.is_empty()),
+                    age_min: age_min.unwrap_or(18).clamp(18, 99),
+                    age_max: age_max.unwrap_or(99).clamp(18, 99),
+                };
+                let list = hub.members(&session, Some(filter));
+                self.outbox.send(&list);
+            }
+        }
+    }
+
+    /// A reference longer than allowed is refused (and not echoed).
+    fn checked_ref(&self, reference: Option<String>) -> Option<Option<String>> {
+        match reference {
+            Some(r) if r.len() > REF_MAX_BYTES => {
+                self.error("bad_ref");
+                None
+            }
+            other => Some(other),
+        }
+    }
+}
