@@ -193,7 +193,7 @@ impl Gate {
             return Err(vec![EntryError::field(403, "underage", "age")]);
         }
         let form = self.validate(body, age, now)?;
-        let skeleton = papote_safety::nickname_skeleton(&form.nickname);
+        let skeleton = uniqueness_key(&form.nickname);
         let id = MemberId::random();
         if !hub.reserve_nickname(&skeleton, id) {
             return Err(vec![EntryError::field(409, "nickname_taken", "nickname")]);
@@ -300,6 +300,17 @@ impl Gate {
     }
 }
 
+/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola`, `LOLA` and `IoIa`
+/// share it. Confusable skeleton (Unicode TR39) of the compatibility form, case-folded, then
+/// skeletonised again so that letters confusable only in one case (`I`/`l`) meet.
+pub fn uniqueness_key(nickname: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let compatible: String = nickname.nfkc().collect();
+    let skeleton: String = unicode_security::skeleton(&compatible).collect();
+    let lowered = skeleton.to_lowercase();
+    unicode_security::skeleton(&lowered).collect::<String>().to_lowercase()
+}
+
 /// 128 random bits, hex: session secrets and device ids.
 pub fn random_token() -> String {
     let bytes: [u8; 16] = rand::rng().random();
@@ -317,6 +328,17 @@ mod tests {
         }
         for bad in ["", "ab", "a b c", "<script>", "aaaaaaaaaaaaaaaaaaaaa", "123", "---", "emoji😀", "tab\tx"] {
             assert!(!nickname_shape_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn look_alike_nicknames_share_a_uniqueness_key() {
+        let lola = uniqueness_key("Lola");
+        for twin in ["L0la", "LOLA", "lola", "IoIa", "Ｌｏｌａ", "Lоla" /* Cyrillic о */] {
+            assert_eq!(uniqueness_key(twin), lola, "{twin}");
+        }
+        for other in ["Lolo", "Lila", "Lolaa"] {
+            assert_ne!(uniqueness_key(other), lola, "{other}");
         }
     }
 
