@@ -1,0 +1,271 @@
+// Boot and wiring: session check, entry, the socket and its messages, drawers, language.
+
+import * as api from './api.js';
+import * as convs from './conversations.js';
+import { $, el } from './dom.js';
+import { initEntry, showApp, showEntry } from './entry.js';
+import { applyI18n, currentLang, onLangChange, t, toggleLang } from './i18n.js';
+import { applyPresence, initMembers, removeMember, renderMembers, requestMembers, setMembers } from './members.js';
+import { close as closeModal, initModals, isOpen as modalOpen } from './modal.js';
+import { initRooms, renderRooms, setCounts, setRooms } from './rooms.js';
+import { Socket } from './socket.js';
+import { remember, resetState, state } from './state.js';
+
+let socket = null;
+/** True until the first `welcome` after an entry: then the welcome room opens by itself. */
+let freshEntry = false;
+
+// ---------------------------------------------------------------------------------- toasts
+
+function toast(message, kind = 'info') {
+  if (!message) return;
+  const box = $('#toasts');
+  const item = el('p', { class: `toast toast-${kind}`, text: message });
+  box.append(item);
+  setTimeout(() => item.classList.add('is-leaving'), 4500);
+  setTimeout(() => item.remove(), 5000);
+}
+
+// ---------------------------------------------------------------------------------- status
+
+function setStatus(connState) {
+  const status = $('#status');
+  const text = connState === 'open' ? '' : t(`status.${connState}`);
+  status.textContent = text;
+  status.dataset.state = connState;
+  status.hidden = !text;
+}
+
+// ---------------------------------------------------------------------------------- socket
+
+function send(msg) {
+  return socket ? socket.send(msg) : false;
+}
+
+function socketUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws?lang=${currentLang()}`;
+}
+
+async function sessionAlive() {
+  const result = await api.session();
+  if (result.status === 401) return false;
+  return true; // alive, or unknown (network): keep trying
+}
+
+function onFatal(code) {
+  const notice = code === 1008 ? t('error.policy') : t('error.sessionEnded');
+  endChat();
+  showEntry(notice);
+}
+
+function onWelcome(msg) {
+  state.connection += 1;
+  state.me = msg.me;
+  renderMe();
+  setRooms(msg.rooms);
+  state.blocked = new Set(msg.blocked || []);
+  // Rooms: the ones the session is in, and the ones this page has open; resume each.
+  const rooms = new Set([...(msg.joined || [])]);
+  for (const conv of state.convs.values()) if (conv.kind === 'room') rooms.add(conv.id);
+  if (freshEntry && rooms.size === 0 && msg.rooms.length > 0) {
+    rooms.add(msg.rooms[0].id);
+  }
+  for (const room of rooms) {
+    const existing = convs.findConv(`room:${room}`);
+    const conv = convs.ensureRoom(room);
+    const join = { t: 'join', room };
+    if (existing && existing.lastSeq > 0) join.since = existing.lastSeq;
+    send(join);
+    if (freshEntry && !state.active) convs.activate(conv.key);
+  }
+  // Private conversations: the server's list, plus the tabs open here; resume each.
+  for (const c of msg.conversations || []) {
+    remember(c.with);
+    const conv = convs.ensureDm(c.with.id, c.with);
+    convs.setDmState(conv, c.state, conv.items.length > 0);
+  }
+  for (const conv of state.convs.values()) {
+    if (conv.kind !== 'dm' || conv.state === 'new') continue;
+    const history = { t: 'dm_history', with: conv.id };
+    if (conv.lastSeq > 0) history.since = conv.lastSeq;
+    send(history);
+  }
+  if (!state.active && state.convs.size > 0) convs.activate(state.convs.keys().next().value);
+  freshEntry = false;
+  requestMembers();
+  convs.flushQueue();
+  renderRooms();
+}
+
+const HANDLERS = {
+  welcome: onWelcome,
+  rooms: (m) => setCounts(m.counts || {}),
+  joined: convs.onJoined,
+  left: convs.onLeft,
+  room_msg: convs.onRoomMsg,
+  room_members: convs.onRoomMembers,
+  typing: convs.onTyping,
+  dm: convs.onDm,
+  dm_request: convs.onDmRequest,
+  dm_state: convs.onDmState,
+  dm_history: convs.onDmHistory,
+  members: (m) => setMembers(m.list || []),
+  presence: (m) => applyPresence(m.joined, m.left),
+  ack: convs.onAck,
+  refused: convs.onRefused,
+  confirm: convs.onConfirm,
+  card: convs.onCard,
+  info: (m) => toast(m.code === 'report_received' ? t('toast.reportSent') : m.message),
+  error: (m) => toast(m.message || m.code, 'error'),
+  pong: () => {},
+};
+
+function onMessage(msg) {
+  const handler = HANDLERS[msg.t];
+  if (handler) handler(msg);
+}
+
+// ---------------------------------------------------------------------------------- lifecycle
+
+function renderMe() {
+  for (const me of [$('#me'), $('#me-drawer')]) {
+    me.textContent = '';
+    if (!state.me) continue;
+    me.append(el('span', { class: `gender-mark g-${state.me.gender}`, text: t(`gender.letter.${state.me.gender}`), attrs: { 'aria-hidden': 'true' } }),
+      el('span', { class: 'me-nick', text: state.me.nickname }),
+      el('span', { class: 'me-city', text: state.me.city }));
+  }
+}
+
+function startChat(member, fresh) {
+  state.me = member;
+  freshEntry = fresh;
+  showApp();
+  renderMe();
+  renderMembers();
+  socket = new Socket({ url: socketUrl, onMessage, onStatus: setStatus, onFatal, checkSession: sessionAlive });
+  socket.start();
+}
+
+function endChat() {
+  if (socket) socket.stop();
+  socket = null;
+  closeModal();
+  closeDrawer();
+  convs.removeAll();
+  resetState();
+  renderMembers();
+  renderRooms();
+  setStatus('open');
+}
+
+async function leaveSite() {
+  await api.leave();
+  endChat();
+  showEntry();
+}
+
+// ---------------------------------------------------------------------------------- drawers
+
+function openDrawer(which) {
+  const app = $('#app');
+  app.classList.remove('drawer-rooms', 'drawer-members');
+  app.classList.add(`drawer-${which}`);
+  $('#backdrop').hidden = false;
+  for (const button of document.querySelectorAll('[data-action="open-drawer"]')) {
+    button.setAttribute('aria-expanded', button.dataset.drawer === which ? 'true' : 'false');
+  }
+  const panel = which === 'rooms' ? $('#rooms-panel') : $('#members-panel');
+  panel.querySelector('button, input')?.focus();
+}
+
+function closeDrawer() {
+  const app = $('#app');
+  const was = app.classList.contains('drawer-rooms') ? 'rooms' : app.classList.contains('drawer-members') ? 'members' : null;
+  app.classList.remove('drawer-rooms', 'drawer-members');
+  $('#backdrop').hidden = true;
+  for (const button of document.querySelectorAll('[data-action="open-drawer"]')) button.setAttribute('aria-expanded', 'false');
+  if (was) document.querySelector(`[data-action="open-drawer"][data-drawer="${was}"]`)?.focus();
+}
+
+// ---------------------------------------------------------------------------------- boot
+
+function openRoom(id) {
+  const existing = convs.findConv(`room:${id}`);
+  const conv = convs.ensureRoom(id);
+  if (!existing) send({ t: 'join', room: id });
+  convs.activate(conv.key, { focus: true });
+  closeDrawerIfNarrow();
+}
+
+function openMember(member) {
+  convs.openDm(member);
+  closeDrawerIfNarrow();
+}
+
+function closeDrawerIfNarrow() {
+  const app = $('#app');
+  if (app.classList.contains('drawer-rooms') || app.classList.contains('drawer-members')) {
+    app.classList.remove('drawer-rooms', 'drawer-members');
+    $('#backdrop').hidden = true;
+    for (const button of document.querySelectorAll('[data-action="open-drawer"]')) button.setAttribute('aria-expanded', 'false');
+  }
+}
+
+function closeConv(key) {
+  const conv = convs.findConv(key);
+  if (!conv) return;
+  if (conv.kind === 'room') send({ t: 'leave', room: conv.id });
+  convs.removeConv(key);
+}
+
+function wireGlobalActions() {
+  document.addEventListener('click', (event) => {
+    const target = event.target.closest('[data-action]');
+    if (!target) return;
+    switch (target.dataset.action) {
+      case 'switch-lang': toggleLang(); break;
+      case 'open-drawer': openDrawer(target.dataset.drawer); break;
+      case 'close-drawer': closeDrawer(); break;
+      case 'leave-site': leaveSite(); break;
+      default:
+    }
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !modalOpen()) closeDrawer();
+  });
+  document.addEventListener('papote:blocked', (event) => removeMember(event.detail));
+  $('.skip').addEventListener('click', (event) => {
+    event.preventDefault();
+    convs.focusComposer();
+  });
+}
+
+async function boot() {
+  applyI18n();
+  initEntry({ onEntered: (member, fresh) => startChat(member, fresh) });
+  initRooms({ open: openRoom });
+  initMembers({ open: openMember, send });
+  initModals({ report: send });
+  convs.initConversations({ send, toast });
+  convs.initTabs({ close: closeConv });
+  wireGlobalActions();
+  onLangChange(() => {
+    renderMe();
+    renderMembers();
+    renderRooms();
+    convs.rebuildAll();
+    // The server speaks the socket's language: reopen it (rooms and conversations resume).
+    if (socket) socket.restart();
+  });
+  const result = await api.session();
+  $('#boot').removeAttribute('aria-busy');
+  if (result.ok && result.data && result.data.member) {
+    startChat(result.data.member, false);
+  } else {
+    showEntry(result.status === 0 ? t('error.network') : '');
+  }
+}
+
+boot();

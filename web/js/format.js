@@ -1,0 +1,42 @@
+// How members, distances and times are shown.
+
+import { t } from './i18n.js';
+
+/** "< 5 km" for 0, "~N km" otherwise, "" when unknown (the server already rounded it). */
+export function distanceLabel(km) {
+  if (km === null || km === undefined) return '';
+  if (km === 0) return t('distance.near');
+  return t('distance.about', { km });
+}
+
+export function genderLetter(gender) {
+  return t(`gender.letter.${gender}`);
+}
+
+export function genderName(gender) {
+  return t(`gender.name.${gender}`);
+}
+
+/** "34 ans · H · Marseille · ~5 km", for titles and request cards. */
+export function memberDetails(member) {
+  const parts = [t('members.age', { age: member.age }), genderName(member.gender)];
+  if (member.city) parts.push(member.city);
+  const distance = distanceLabel(member.distance_km);
+  if (distance) parts.push(distance);
+  return parts.join(' · ');
+}
+
+function pad(n) {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** HH:MM in local time. */
+export function timeLabel(ms) {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The full date and time, for a title attribute. */
+export function fullTime(ms) {
+  return new Date(ms).toLocaleString();
+}
