@@ -105,8 +105,10 @@ async function person(browser, base, options = {}) {
     // A 401 from /api/session on first load is the expected "no session yet".
     if (m.type() === 'error' && !/status of 401/.test(m.text())) page.errors.push(`console: ${m.text()}`);
   });
-  await page.goto(base);
-  await page.locator('#entry, #app').first().waitFor({ state: 'visible', timeout: TIMEOUT });
+  if (base !== 'about:blank') {
+    await page.goto(base);
+    await page.locator('#entry, #app').first().waitFor({ state: 'visible', timeout: TIMEOUT });
+  }
   return { context, page };
 }
 
@@ -231,6 +233,13 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await sees(julieRoom, 'Marius', 'Salut tout le monde, qui cuisine ce soir ?');
       await say(julieRoom, 'Moi, une tarte aux poireaux !');
       await sees(mariusRoom, 'Julie', 'Moi, une tarte aux poireaux !');
+      // A refused line stays, marked with the server's reason (here: an exact repeat).
+      await mariusRoom.locator('.composer-input').fill('Salut tout le monde, qui cuisine ce soir ?');
+      await mariusRoom.locator('.composer-input').press('Enter');
+      const refused = mariusRoom.locator('.msg.is-refused', { hasText: 'Salut tout le monde' });
+      await refused.waitFor({ timeout: TIMEOUT });
+      assert.match(await refused.locator('.msg-refused').innerText(), /Non envoyé/);
+      assert.equal(await julieRoom.locator('.msg', { hasText: 'Salut tout le monde' }).count(), 1);
       // Live room member list.
       await mariusRoom.locator('[data-action="toggle-members"]').click();
       await mariusRoom.locator('.room-member-list .member-nick', { hasText: 'Julie' }).waitFor({ timeout: TIMEOUT });
@@ -337,6 +346,99 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ timeout: TIMEOUT });
       await shot(page, 'phone-members-drawer');
       await page.keyboard.press('Escape');
+    });
+
+    await t.test('safety cards, contact confirmation, deletions, statements (frames injected)', async () => {
+      // The server's safety rules decide when cards are sent; here the client's side is checked
+      // on its own: a WebSocket route forwards everything and injects the frames under test.
+      const lou = await person(browser, 'about:blank');
+      people.push(lou);
+      const { page } = lou;
+      let route;
+      const held = [];
+      await page.routeWebSocket(/\/ws/, (ws) => {
+        route = ws;
+        const server = ws.connectToServer();
+        ws.onMessage((text) => {
+          const msg = JSON.parse(String(text));
+          if (msg.t === 'dm' && /snap/.test(msg.text) && !msg.confirm) {
+            held.push(msg);
+            ws.send(JSON.stringify({ t: 'confirm', ref: msg.ref, kind: 'contact', to: msg.to }));
+            return;
+          }
+          server.send(text);
+        });
+      });
+      await page.goto(server.base);
+      await page.locator('#entry').waitFor({ state: 'visible', timeout: TIMEOUT });
+      await enter(page, { nickname: 'Lou', gender: 'autre', age: 52, postcode: '69003' });
+      const row = page.locator('#member-list .member', { hasText: 'Marius' });
+      await row.waitFor({ timeout: TIMEOUT });
+      const mariusId = await row.getAttribute('data-member');
+      await row.click();
+      const dm = page.locator(`[data-conv="dm:${mariusId}"]`);
+      await say(dm, 'Bonjour Marius');
+      await marius.page.locator('.tab', { hasText: 'Lou' }).click();
+      await marius.page.locator('.conv:not([hidden]) [data-action="dm-accept"]').click();
+      await dm.locator('.composer-input:not([disabled])').waitFor({ timeout: TIMEOUT });
+
+      // "Are you sure?" before contact details; yes re-sends with confirm: true.
+      await dm.locator('.composer-input').fill('mon snap c’est lou.lyon');
+      await dm.locator('.composer-input').press('Enter');
+      const confirm = page.locator('#confirm-modal');
+      await confirm.waitFor({ state: 'visible', timeout: TIMEOUT });
+      assert.match(await confirm.innerText(), /Es-tu sûr·e de vouloir partager ces coordonnées/);
+      await shot(page, 'confirm-modal');
+      await confirm.locator('[data-action="confirm-yes"]').click();
+      await dm.locator('.msg.is-mine:not(.is-pending)', { hasText: 'lou.lyon' }).waitFor({ timeout: TIMEOUT });
+      assert.equal(held.length, 1);
+      const mariusDmLou = marius.page.locator('.conv:not([hidden])');
+      await sees(mariusDmLou, 'Lou', 'mon snap c’est lou.lyon');
+
+      // Safety cards in the conversation.
+      route.send(JSON.stringify({ t: 'card', kind: 'meeting', with: mariusId }));
+      route.send(JSON.stringify({ t: 'card', kind: 'contact', with: mariusId }));
+      const meeting = dm.locator('.card-meeting');
+      await meeting.waitFor({ timeout: TIMEOUT });
+      const meetingText = await meeting.innerText();
+      for (const needle of ['lieu public', 'proche', 'dernière minute', 'appel vidéo', '17', '112', '3018', '01 48 06 42 41']) {
+        assert.ok(meetingText.includes(needle), `meeting card mentions ${needle}`);
+      }
+      assert.match(await dm.locator('.card-contact').innerText(), /argent/);
+      await shot(page, 'cards-desktop');
+
+      // A room message with a compact card, then deleted by a moderator.
+      const room = panel(page, 'room:accueil');
+      await page.locator('[data-activate="room:accueil"]').click();
+      route.send(JSON.stringify({ t: 'room_msg', room: 'accueil', seq: 100000, id: 42, from: { id: mariusId, nickname: 'Marius' }, text: 'On se retrouve au café de la gare ?', at: Date.now(), card: 'meeting' }));
+      await room.locator('.msg .card-compact.card-meeting').waitFor({ timeout: TIMEOUT });
+      route.send(JSON.stringify({ t: 'deleted', room: 'accueil', ids: [42] }));
+      await room.locator('.msg.is-deleted', { hasText: 'supprimé par la modération' }).waitFor({ timeout: TIMEOUT });
+
+      // Someone said they were under 18: a warning card, and the conversation is closed.
+      await page.locator(`[data-activate="dm:${mariusId}"]`).click();
+      route.send(JSON.stringify({ t: 'card', kind: 'minor_warning', with: mariusId }));
+      await dm.locator('.card-minor_warning').waitFor({ timeout: TIMEOUT });
+      assert.equal(await dm.locator('.composer-input').isDisabled(), true);
+
+      // A statement of reasons.
+      route.send(JSON.stringify({ t: 'sanction', statement: {
+        sanction_id: 1, kind: 'warn', kind_label: 'Avertissement', reason: 'spam', reason_label: 'Spam', rule: 'spam.repeat',
+        facts: 'Messages répétés dans le salon Accueil.', decided_at: Date.now(), until: null, automated: false,
+        appeal_code: 'A1B2', appeal_url: '/appel?code=A1B2', how_to_appeal: 'Tu peux faire appel dans les 6 mois.',
+      } }));
+      const statement = page.locator('#sanction-modal');
+      await statement.waitFor({ state: 'visible', timeout: TIMEOUT });
+      assert.match(await statement.innerText(), /Avertissement/);
+      assert.equal(await page.getAttribute('#st-appeal-link', 'href'), `${server.base}/appel?code=A1B2`);
+      await page.keyboard.press('Escape');
+      await statement.waitFor({ state: 'hidden', timeout: TIMEOUT });
+
+      // Block: each disappears from the other's member list.
+      await dm.locator('[data-action="block"]').click();
+      await dm.locator('.conv-notice', { hasText: 'Tu as bloqué Marius' }).waitFor({ timeout: TIMEOUT });
+      await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ state: 'detached', timeout: TIMEOUT });
+      await marius.page.locator('#member-list .member', { hasText: 'Lou' }).waitFor({ state: 'detached', timeout: TIMEOUT });
     });
 
     for (const { page, expected } of people) {

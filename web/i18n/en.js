@@ -55,7 +55,7 @@ export default {
   'charter.line5': 'Help: 3018 (online harassment), 17 (police), 112 (emergency).',
   'charter.accept': 'I am 18 or over and I accept the charter.',
 
-  'refusal.title': 'Papote is for adults only',
+  'refusal.title': 'Sorry, you cannot come in',
   'refusal.help3018': 'Free, anonymous and confidential, every day: to talk about what happens to you online.',
   'refusal.more': 'In danger? Call 119 (children in danger) or 112.',
 
@@ -172,6 +172,17 @@ export default {
   'confirm.yes': 'Yes, send',
   'confirm.no': 'No, don’t send',
   'common.cancel': 'Cancel',
+
+  'conv.deleted': 'Message removed by the moderators.',
+  'sanction.title': 'Moderation decision',
+  'sanction.kind': 'Measure',
+  'sanction.reason': 'Reason',
+  'sanction.rule': 'Rule applied',
+  'sanction.facts': 'Facts',
+  'sanction.until': 'Until',
+  'sanction.automated': 'Automated decision; a human reviews it if you appeal.',
+  'sanction.appeal': 'Appeal',
+  'sanction.ok': 'I understand',
 
   'toast.reportSent': 'Report sent. Thank you: the moderators will look at it.',
   'toast.blocked': '{name} is blocked.',

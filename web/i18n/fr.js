@@ -56,7 +56,7 @@ export default {
   'charter.line5': 'Aide : 3018 (harcèlement en ligne), 17 (police), 112 (urgences).',
   'charter.accept': 'J’ai 18 ans ou plus et j’accepte la charte.',
 
-  'refusal.title': 'Papote est réservé aux adultes',
+  'refusal.title': 'Désolé, tu ne peux pas entrer',
   'refusal.help3018': 'Gratuit, anonyme et confidentiel, 7 jours sur 7 : pour parler de ce qui t’arrive en ligne.',
   'refusal.more': 'En danger ? Appelle le 119 (enfance en danger) ou le 112.',
 
@@ -173,6 +173,17 @@ export default {
   'confirm.yes': 'Oui, envoyer',
   'confirm.no': 'Non, ne pas envoyer',
   'common.cancel': 'Annuler',
+
+  'conv.deleted': 'Message supprimé par la modération.',
+  'sanction.title': 'Décision de la modération',
+  'sanction.kind': 'Mesure',
+  'sanction.reason': 'Motif',
+  'sanction.rule': 'Règle appliquée',
+  'sanction.facts': 'Faits',
+  'sanction.until': 'Jusqu’au',
+  'sanction.automated': 'Décision prise automatiquement ; un humain la revoit si tu fais appel.',
+  'sanction.appeal': 'Faire appel',
+  'sanction.ok': 'J’ai compris',
 
   'toast.reportSent': 'Signalement envoyé. Merci : la modération va regarder.',
   'toast.blocked': '{name} est bloqué·e.',

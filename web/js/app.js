@@ -3,10 +3,11 @@
 import * as api from './api.js';
 import * as convs from './conversations.js';
 import { $, el } from './dom.js';
+import { fullTime } from './format.js';
 import { initEntry, showApp, showEntry } from './entry.js';
 import { applyI18n, currentLang, onLangChange, t, toggleLang } from './i18n.js';
 import { applyPresence, initMembers, removeMember, renderMembers, requestMembers, setMembers } from './members.js';
-import { close as closeModal, initModals, isOpen as modalOpen } from './modal.js';
+import { close as closeModal, initModals, isOpen as modalOpen, showStatement, statementOpen } from './modal.js';
 import { initRooms, renderRooms, setCounts, setRooms } from './rooms.js';
 import { Socket } from './socket.js';
 import { remember, resetState, state } from './state.js';
@@ -86,7 +87,11 @@ function onWelcome(msg) {
     convs.setDmState(conv, c.state, conv.items.length > 0);
   }
   for (const conv of state.convs.values()) {
-    if (conv.kind !== 'dm' || conv.state === 'new') continue;
+    if (conv.kind !== 'dm') continue;
+    if (conv.state === 'new') {
+      convs.failStale(conv);
+      continue;
+    }
     const history = { t: 'dm_history', with: conv.id };
     if (conv.lastSeq > 0) history.since = conv.lastSeq;
     send(history);
@@ -116,6 +121,8 @@ const HANDLERS = {
   refused: convs.onRefused,
   confirm: convs.onConfirm,
   card: convs.onCard,
+  deleted: convs.onDeleted,
+  sanction: (m) => { if (m.statement) showStatement(m.statement, fullTime); },
   info: (m) => toast(m.code === 'report_received' ? t('toast.reportSent') : m.message),
   error: (m) => toast(m.message || m.code, 'error'),
   pong: () => {},
@@ -151,7 +158,8 @@ function startChat(member, fresh) {
 function endChat() {
   if (socket) socket.stop();
   socket = null;
-  closeModal();
+  // A statement of reasons stays readable after the session ends (a ban closes the socket).
+  if (!statementOpen()) closeModal();
   closeDrawer();
   convs.removeAll();
   resetState();

@@ -408,19 +408,29 @@ function renderItem(conv, item) {
   }
 }
 
+/** Does a line name me (my nickname as a whole word, any case)? */
+function mentionsMe(text) {
+  const nick = state.me?.nickname;
+  if (!nick || !text) return false;
+  const escaped = nick.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${escaped}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
+}
+
 function renderMessage(conv, item) {
   const mine = item.from.id === state.me?.id;
   const classes = ['msg'];
   if (mine) classes.push('is-mine');
   if (item.pending) classes.push('is-pending');
+  if (item.deleted) classes.push('is-deleted');
+  if (!mine && conv.kind === 'room' && mentionsMe(item.text)) classes.push('is-mention');
   if (item.refused) classes.push('is-refused');
   const nick = mine || conv.kind === 'dm'
     ? el('span', { class: 'msg-nick', text: item.from.nickname })
     : el('button', { type: 'button', class: 'msg-nick', text: item.from.nickname, data: { dmMember: item.from.id }, attrs: { 'aria-label': t('conv.writeTo', { name: item.from.nickname }) } });
   const line = el('div', { class: classes.join(' '), data: { id: item.id } },
     el('time', { class: 'msg-time', text: timeLabel(item.at), attrs: { datetime: new Date(item.at).toISOString(), title: fullTime(item.at) } }),
-    el('p', { class: 'msg-body' }, nick, ' ', el('span', { class: 'msg-text', text: item.text })));
-  if (!mine && item.id !== undefined) {
+    el('p', { class: 'msg-body' }, nick, ' ', el('span', { class: 'msg-text', text: item.deleted ? t('conv.deleted') : item.text })));
+  if (!mine && item.id !== undefined && !item.deleted) {
     line.append(el('button', {
       type: 'button', class: 'msg-report', text: '⚑', data: { reportMessage: String(item.id) },
       attrs: { 'aria-label': t('conv.reportMessage', { name: item.from.nickname }), title: t('conv.report') },
@@ -878,6 +888,23 @@ export function onCard(msg) {
   if (msg.kind === 'minor_warning') {
     conv.minor = true;
     renderNotice(conv);
+  }
+}
+
+/** Messages removed by a moderator: they stay in place, replaced by a notice. */
+export function onDeleted(msg) {
+  const ids = new Set(msg.ids || []);
+  const targets = msg.room ? [state.convs.get(`room:${msg.room}`)] : Array.from(state.convs.values()).filter((c) => c.kind === 'dm');
+  for (const conv of targets) {
+    if (!conv) continue;
+    for (const item of conv.items) {
+      if (item.type === 'msg' && ids.has(item.id) && !item.deleted) {
+        item.deleted = true;
+        item.text = '';
+        item.card = undefined;
+        refresh(conv, item);
+      }
+    }
   }
 }
 

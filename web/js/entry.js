@@ -207,7 +207,7 @@ export function showEntry(notice) {
 export function showRefusal(message) {
   showScreen('refusal');
   $('#refusal-message').textContent = message;
-  $('#refusal-title').focus?.();
+  $('#refusal-title').focus();
 }
 
 export function showApp() {

@@ -64,6 +64,45 @@ export function confirmShare(text) {
   });
 }
 
+/** Only links to this site (a relative path or this origin) are followed from server data. */
+function safeHref(url) {
+  try {
+    const parsed = new URL(url, location.origin);
+    if (parsed.origin === location.origin && (parsed.protocol === 'http:' || parsed.protocol === 'https:')) return parsed.href;
+  } catch { /* not a URL */ }
+  return null;
+}
+
+/** A moderator's decision: the statement of reasons, with how to appeal. */
+export function showStatement(statement, formatTime) {
+  const set = (id, text) => {
+    const node = $(`#${id}`);
+    node.textContent = text || '';
+    node.hidden = !text;
+    const label = node.previousElementSibling;
+    if (label && label.tagName === 'DT') label.hidden = !text;
+  };
+  set('st-kind', statement.kind_label || statement.kind);
+  set('st-reason', statement.reason_label || statement.reason);
+  set('st-rule', statement.rule);
+  set('st-facts', statement.facts);
+  set('st-until', statement.until ? formatTime(statement.until) : '');
+  $('#st-automated').hidden = !statement.automated;
+  const appeal = [statement.how_to_appeal, statement.appeal_code ? `(${statement.appeal_code})` : ''].filter(Boolean).join(' ');
+  $('#st-appeal').textContent = appeal;
+  $('#st-appeal').hidden = !appeal;
+  const link = $('#st-appeal-link');
+  const href = statement.appeal_url ? safeHref(statement.appeal_url) : null;
+  link.hidden = !href;
+  if (href) link.href = href;
+  show($('#sanction-modal'), $('[data-action="close-modal"]', $('#sanction-modal')));
+}
+
+/** True when the statement of reasons is on screen (it survives the end of the session). */
+export function statementOpen() {
+  return !!open && open.modal.id === 'sanction-modal';
+}
+
 function answerConfirm(yes) {
   const resolve = confirmResolve;
   confirmResolve = null;
