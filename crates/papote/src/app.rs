@@ -16,7 +16,10 @@ use crate::config::Config;
 use crate::entry::Gate;
 use crate::http::{self, AppState};
 use crate::hub::{Hub, HubConfig, RoomSpec};
+use crate::moderation::Moderation;
 use crate::store::{self, Store, StoreError};
+use governor::{Quota, RateLimiter};
+use std::num::NonZeroU32;
 
 const ROOMS_TOML: &str = include_str!("../../../data/rooms.toml");
 
@@ -126,7 +129,23 @@ pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppE
         }
     });
 
-    let state = AppState { hub: Arc::clone(&hub), gate, key: cookie_key, config: Arc::new(config) };
+    let panic = store.setting("panic").await?.and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok());
+    if let Some(panic) = panic
+        && let (Some(until), Some(minutes)) = (panic["until"].as_i64(), panic["min_minutes"].as_u64())
+    {
+        hub.set_panic(Some((until, Duration::from_secs(minutes * 60))));
+    }
+    let moderation = Arc::new(Moderation::new(Arc::clone(&store), Arc::clone(&hub), Arc::clone(&gate)));
+    let console_limiter =
+        Arc::new(RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))));
+    let state = AppState {
+        hub: Arc::clone(&hub),
+        gate,
+        moderation,
+        key: cookie_key,
+        config: Arc::new(config),
+        console_limiter,
+    };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let serve_shutdown = shutdown.clone();
     let serve_hub = Arc::clone(&hub);

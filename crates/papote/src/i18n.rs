@@ -151,6 +151,22 @@ pub fn text(lang: Lang, code: &str) -> &'static str {
             "Signalement reçu. Merci : l'équipe de modération va l'examiner.",
             "Report received. Thank you: the moderation team will review it.",
         ),
+        "muted" => (
+            "Un modérateur t'a mis en silence : tu pourras écrire à nouveau dans quelques minutes.",
+            "A moderator muted you: you can write again in a few minutes.",
+        ),
+        "panic_mode" => (
+            "Papote est en mode protection : les nouveaux arrivants pourront écrire dans quelques minutes.",
+            "Papote is in protection mode: newcomers can write in a few minutes.",
+        ),
+        "banned" => (
+            "L'accès à Papote t'est fermé suite à une décision de modération. Tu peux la contester sur /appel avec ton code de recours.",
+            "Access to Papote is closed to you after a moderation decision. You can appeal at /appel with your appeal code.",
+        ),
+        "nickname_banned" => (
+            "Ce pseudo ne peut pas être utilisé suite à une décision de modération.",
+            "This nickname cannot be used after a moderation decision.",
+        ),
         "too_slow" => ("Connexion trop lente : reconnexion.", "Connection too slow: reconnecting."),
         "session_ended" => ("Ta session a pris fin.", "Your session has ended."),
         "too_much_garbage" => ("Trop de messages invalides.", "Too many invalid messages."),

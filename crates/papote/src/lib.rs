@@ -9,6 +9,7 @@
 //! - [`entry`]: anonymous entry, the adults-only gate and device lock, postcodes and distances.
 //! - [`hub`]: live state: sessions, rooms (one task each), private conversations, presence, outboxes.
 //! - [`chat`]: the message pipeline, sanitise → rate limit → flood → safety.
+//! - [`moderation`]: sanctions, statements of reasons, appeals, escalation, panic mode, audit.
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
 //! - [`i18n`]: every sentence the server says, in French and English.
 //!
@@ -17,11 +18,13 @@
 
 pub mod app;
 pub mod chat;
+pub mod clock;
 pub mod config;
 pub mod entry;
 pub mod http;
 pub mod hub;
 pub mod i18n;
+pub mod moderation;
 pub mod protocol;
 pub mod store;
 pub mod ws;

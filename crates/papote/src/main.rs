@@ -26,6 +26,27 @@ enum Command {
         #[command(subcommand)]
         command: SafetyCommand,
     },
+    /// Manage moderator accounts (the only accounts).
+    Admin {
+        /// The database, as for `serve`.
+        #[arg(long, env = "PAPOTE_DATABASE", default_value = "papote.db", global = true)]
+        database: String,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a moderator. The password is read from stdin (one line), or generated and printed
+    /// once with `--generate-password`.
+    AddModerator {
+        name: String,
+        #[arg(long, value_parser = ["moderator", "admin", "legal", "trusted-flagger"])]
+        role: String,
+        #[arg(long)]
+        generate_password: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +83,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Safety { command }) => safety(command),
+        Some(Command::Admin { database, command }) => admin(&database, command),
         Some(Command::Serve(config)) => serve(*config),
         None => match Cli::try_parse_from(["papote", "serve"]) {
             Ok(Cli { command: Some(Command::Serve(config)) }) => serve(*config),
@@ -93,6 +115,49 @@ fn serve(config: Config) -> ExitCode {
         println!("Papote: http://{}", config.listen);
         match app::run(listener, config, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("papote: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn admin(database: &str, command: AdminCommand) -> ExitCode {
+    let AdminCommand::AddModerator { name, role, generate_password } = command;
+    let password = if generate_password {
+        papote::moderation::accounts::generate_password()
+    } else {
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            eprintln!("papote: could not read the password from stdin");
+            return ExitCode::FAILURE;
+        }
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("papote: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let store = match papote::store::open(database).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("papote: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match papote::moderation::accounts::add_moderator(store.as_ref(), &name, &role, &password).await {
+            Ok(id) => {
+                println!("moderator {name} ({role}) created with id {id}");
+                if generate_password {
+                    println!("password (shown once): {password}");
+                }
+                ExitCode::SUCCESS
+            }
             Err(error) => {
                 eprintln!("papote: {error}");
                 ExitCode::FAILURE

@@ -421,6 +421,16 @@ pub enum ServerMsg {
         kind: CardKind,
         to: MemberId,
     },
+    /// A moderator's decision about me: the statement of reasons (DSA art. 17).
+    Sanction {
+        statement: crate::moderation::Statement,
+    },
+    /// Messages removed by a moderator: clients drop them from view.
+    Deleted {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        room: Option<String>,
+        ids: Vec<u64>,
+    },
     /// Information for the member (e.g. `report_received`).
     Info {
         code: String,

@@ -102,18 +102,7 @@ pub fn nickname_shape_ok(nickname: &str) -> bool {
         && nickname.chars().any(char::is_alphabetic)
 }
 
-/// The Gregorian year of a Unix time in milliseconds.
-pub fn year_of(unix_ms: i64) -> i32 {
-    // Howard Hinnant's civil-from-days algorithm.
-    let days = unix_ms.div_euclid(86_400_000) + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2)) as i32
-}
+pub use crate::clock::year_of;
 
 pub struct Gate {
     secret: [u8; 32],
@@ -139,6 +128,25 @@ impl Gate {
     pub fn new(secret: [u8; 32], entries_per_ip_per_minute: u32, engine: Arc<Engine>, lock_hours: u64) -> Gate {
         let per_ip = NonZeroU32::new(entries_per_ip_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
         Gate { secret, per_ip, engine, lock_duration_ms: (lock_hours * 3_600_000) as i64 }
+    }
+
+    fn keyed(&self, parts: &[&str]) -> String {
+        let mut hasher = blake3::Hasher::new_keyed(&self.secret);
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update(&[0]);
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// The lock key of a network address alone (bans that include the network).
+    pub fn ip_key(&self, ip: IpAddr) -> String {
+        self.keyed(&["ip", &network_prefix(ip)])
+    }
+
+    /// The lock key of a nickname skeleton (bans: the same nickname or a look-alike stays out).
+    pub fn nickname_key(&self, skeleton: &str) -> String {
+        self.keyed(&["nickname", skeleton])
     }
 
     /// Forgets rate-limit state for quiet addresses (call now and then).
@@ -169,8 +177,12 @@ impl Gate {
         let now = now_ms();
         let store = hub.store();
         // The lock comes first: retyping another age changes nothing.
-        match store.entry_locked_until(&[&keys.device, &keys.network], now).await {
-            Ok(Some(_)) => return Err(vec![EntryError::field(403, "entry_locked", "age")]),
+        let ip_key = self.ip_key(visitor.ip);
+        match store.entry_lock(&[&keys.device, &keys.network, &ip_key], now).await {
+            Ok(Some(lock)) if lock.reason == "underage" => {
+                return Err(vec![EntryError::field(403, "entry_locked", "age")]);
+            }
+            Ok(Some(_)) => return Err(vec![EntryError { status: 403, code: "banned", field: None, part: None }]),
             Ok(None) => {}
             Err(error) => {
                 tracing::error!(%error, "entry lock lookup failed");
@@ -194,6 +206,14 @@ impl Gate {
         }
         let form = self.validate(body, age, now)?;
         let skeleton = uniqueness_key(&form.nickname);
+        match store.entry_lock(&[&self.nickname_key(&skeleton)], now).await {
+            Ok(Some(_)) => return Err(vec![EntryError::field(403, "nickname_banned", "nickname")]),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, "entry lock lookup failed");
+                return Err(vec![EntryError::internal()]);
+            }
+        }
         let id = MemberId::random();
         if !hub.reserve_nickname(&skeleton, id) {
             return Err(vec![EntryError::field(409, "nickname_taken", "nickname")]);
@@ -239,7 +259,8 @@ impl Gate {
             return Err(vec![EntryError::internal()]);
         }
         let token = random_token();
-        let session = Arc::new(Session::new(profile, token, form.commune.position, skeleton, now));
+        let lang = crate::i18n::Lang::from_accept_language(&visitor.accept_language);
+        let session = Arc::new(Session::new(profile, token, form.commune.position, skeleton, now, lang));
         hub.add_session(Arc::clone(&session));
         Ok(session)
     }
@@ -340,15 +361,6 @@ mod tests {
         for other in ["Lolo", "Lila", "Lolaa"] {
             assert_ne!(uniqueness_key(other), lola, "{other}");
         }
-    }
-
-    #[test]
-    fn years_from_unix_time() {
-        assert_eq!(year_of(0), 1970);
-        assert_eq!(year_of(951_782_400_000), 2000); // 2000-02-29
-        assert_eq!(year_of(1_735_689_599_000), 2024); // 2024-12-31 23:59:59
-        assert_eq!(year_of(1_735_689_600_000), 2025);
-        assert_eq!(year_of(1_795_000_000_000), 2026);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 mod api;
 mod assets;
+mod console;
+mod public;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -15,13 +17,18 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::config::Config;
 use crate::entry::Gate;
 use crate::hub::Hub;
+use crate::moderation::Moderation;
+use governor::DefaultKeyedRateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
     pub gate: Arc<Gate>,
+    pub moderation: Arc<Moderation>,
     pub key: Key,
     pub config: Arc<Config>,
+    /// Console logins and public appeals, per address.
+    pub console_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl FromRef<AppState> for Key {
@@ -47,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
         (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
     ];
-    let mut router = Router::new().merge(api::routes()).merge(assets::routes());
+    let mut router =
+        Router::new().merge(api::routes()).merge(console::routes()).merge(public::routes()).merge(assets::routes());
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use papote_safety::{Category, Context, Verdict};
@@ -41,9 +41,7 @@ const TYPING_THROTTLE: Duration = Duration::from_secs(3);
 /// Messages around a reported one that the report freezes.
 const EVIDENCE_CONTEXT: usize = 20;
 
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 #[derive(Clone, Debug)]
 pub struct HubConfig {
@@ -137,6 +135,8 @@ pub struct Hub {
     blocks: RwLock<HashSet<(MemberId, MemberId)>>,
     presence: Mutex<PresenceBatch>,
     last_counts: Mutex<Vec<u32>>,
+    /// Panic mode: (ends at, Unix ms; sessions younger than this may not post).
+    panic: Mutex<Option<(i64, Duration)>>,
     store: Arc<dyn Store>,
     pipeline: Pipeline,
     next_message_id: AtomicU64,
@@ -181,6 +181,7 @@ impl Hub {
             conversations: Mutex::new(HashMap::new()),
             blocks: RwLock::new(HashSet::new()),
             presence: Mutex::new(PresenceBatch::default()),
+            panic: Mutex::new(None),
             store,
             pipeline,
             // Ids grow with time so they stay unique across restarts.
@@ -245,6 +246,13 @@ impl Hub {
         self.tokens.get(token).map(|s| Arc::clone(s.value())).filter(|s| !s.is_ended())
     }
 
+    /// The online member with this nickname (or a look-alike of it).
+    pub fn session_by_nickname(&self, nickname: &str) -> Option<Arc<Session>> {
+        let key = crate::entry::uniqueness_key(nickname);
+        let id = *lock(&self.nicknames).get(&key)?;
+        self.session(id)
+    }
+
     pub fn session(&self, id: MemberId) -> Option<Arc<Session>> {
         self.sessions.get(&id).map(|s| Arc::clone(s.value()))
     }
@@ -258,6 +266,10 @@ impl Hub {
     }
 
     pub fn connection_opened(&self, session: &Session, outbox: Outbox) {
+        let pending = std::mem::take(&mut session.state().pending_statements);
+        for statement in &pending {
+            outbox.send(statement);
+        }
         session.attach(outbox);
     }
 
@@ -420,17 +432,21 @@ impl Hub {
     /// for delivery.
     pub async fn say(&self, session: &Session, room: &str, text: &str) -> Result<u64, Refusal> {
         let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
-        let checked = {
+        let now = Instant::now();
+        let (checked, shadow) = {
             let mut state = session.state();
             if !state.rooms.contains(room) {
                 return Err(Refusal::new("not_in_room"));
             }
-            self.pipeline.check(&mut state.sender, room_key(room), text, Context::Room, Instant::now())?
+            self.may_post(session, &state, now)?;
+            let shadow = state.is_shadow_muted(now);
+            (self.pipeline.check(&mut state.sender, room_key(room), text, Context::Room, now)?, shadow)
         };
         match checked.decision {
             Decision::Deliver { card } => {
                 let id = self.next_message_id();
-                let command = RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card };
+                let command =
+                    RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card, shadow };
                 handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))?;
                 Ok(id)
             }
@@ -441,6 +457,31 @@ impl Hub {
                 Err(Refusal::new(code))
             }
         }
+    }
+
+    /// Mute and panic mode, checked before the pipeline.
+    fn may_post(&self, session: &Session, state: &session::SessionState, now: Instant) -> Result<(), Refusal> {
+        if state.is_muted(now) {
+            let left = state.muted_until.map(|u| u.saturating_duration_since(now));
+            return Err(Refusal { code: "muted", retry_after: left });
+        }
+        if let Some((until, min_age)) = *lock(&self.panic)
+            && now_ms() < until
+            && now.duration_since(session.entered_at) < min_age
+        {
+            let wait = min_age.saturating_sub(now.duration_since(session.entered_at));
+            return Err(Refusal { code: "panic_mode", retry_after: Some(wait) });
+        }
+        Ok(())
+    }
+
+    /// Switches panic mode: until when (Unix ms), and the minimum session age to post.
+    pub fn set_panic(&self, panic: Option<(i64, Duration)>) {
+        *lock(&self.panic) = panic;
+    }
+
+    pub fn panic(&self) -> Option<(i64, Duration)> {
+        lock(&self.panic).filter(|(until, _)| now_ms() < *until)
     }
 
     pub fn typing_in_room(&self, session: &Session, room: &str) {
@@ -523,11 +564,14 @@ impl Hub {
         };
         let now = Instant::now();
         let opens_new = existing.is_none();
+        let shadow;
         {
             let mut state = session.state();
             if state.dm_suspended {
                 return Err(Refusal::new("dm_suspended"));
             }
+            self.may_post(session, &state, now)?;
+            shadow = state.is_shadow_muted(now);
             match existing {
                 Some((Phase::Requested, initiator)) if initiator == session.id => {
                     return Err(Refusal::new("request_pending"));
@@ -573,6 +617,12 @@ impl Hub {
         }
         let id = self.next_message_id();
         let at = now_ms();
+        if shadow {
+            // Looks sent to its author; nobody else sees it, no conversation opens.
+            let own = ServerMsg::Dm { from: session.id, to, seq: 0, id, text: checked.text, at, card: None };
+            session.send(&frame(own.to_json()));
+            return Ok(DmOutcome::Sent(id));
+        }
         let today = at / 86_400_000;
         enum Delivery {
             Request,
@@ -852,6 +902,82 @@ impl Hub {
             Refusal::new("internal")
         })?;
         Ok(())
+    }
+
+    // ----- Sanctions ------------------------------------------------------------------------
+
+    /// Applies a stored sanction to the live session (if any) and sends the statement of reasons.
+    pub async fn apply_sanction(
+        &self,
+        member: MemberId,
+        statement: &crate::moderation::Statement,
+        message_ids: &[u64],
+    ) {
+        use crate::moderation::SanctionKind;
+        if statement.kind == SanctionKind::Delete && !message_ids.is_empty() {
+            for room in &self.rooms {
+                let _ = room.tx.send(RoomCmd::Delete { ids: message_ids.to_vec() }).await;
+            }
+            self.delete_private_messages(member, message_ids);
+        }
+        let Some(session) = self.session(member) else { return };
+        let until =
+            statement.until.map(|u| Instant::now() + Duration::from_millis(u.saturating_sub(now_ms()).max(0) as u64));
+        let notice = frame(ServerMsg::Sanction { statement: statement.clone() }.to_json());
+        match statement.kind {
+            SanctionKind::Mute => session.state().muted_until = until,
+            // Spam is shadow-muted without a live notice (DSA art. 17(2): deceptive high-volume
+            // commercial content); the statement is stored and its code works on appeal.
+            SanctionKind::ShadowMute => {
+                session.state().shadow_muted = Some(until);
+                return;
+            }
+            SanctionKind::Warn | SanctionKind::Delete | SanctionKind::Timeout | SanctionKind::Ban => {}
+        }
+        if session.connection_count() == 0 {
+            session.state().pending_statements.push(notice);
+        } else {
+            session.send(&notice);
+        }
+        if matches!(statement.kind, SanctionKind::Timeout | SanctionKind::Ban) {
+            session.cut_all(outbox::close::POLICY);
+            self.end_session(member).await;
+        }
+    }
+
+    /// An appeal overturned a sanction: lift what is still live.
+    pub fn lift_sanction(&self, member: MemberId, kind: &str) {
+        let Some(session) = self.session(member) else { return };
+        let mut state = session.state();
+        match kind {
+            "mute" => state.muted_until = None,
+            "shadow_mute" => state.shadow_muted = None,
+            _ => {}
+        }
+    }
+
+    fn delete_private_messages(&self, member: MemberId, ids: &[u64]) {
+        let mut peers = Vec::new();
+        {
+            let mut conversations = lock(&self.conversations);
+            for ((a, b), conversation) in conversations.iter_mut() {
+                if *a != member && *b != member {
+                    continue;
+                }
+                let before = conversation.history.len();
+                conversation.history.retain(|m| !(m.from == member && ids.contains(&m.id)));
+                if conversation.history.len() != before {
+                    peers.push(*a);
+                    peers.push(*b);
+                }
+            }
+        }
+        let notice = frame(ServerMsg::Deleted { room: None, ids: ids.to_vec() }.to_json());
+        for peer in peers {
+            if let Some(session) = self.session(peer) {
+                session.send(&notice);
+            }
+        }
     }
 
     // ----- Member list and presence ---------------------------------------------------------

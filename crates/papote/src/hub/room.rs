@@ -40,12 +40,18 @@ pub enum RoomCmd {
     Leave {
         member: MemberId,
     },
+    /// A shadow-muted author's line reaches only their own connections and is not kept.
     Say {
         author: Author,
         id: u64,
         text: String,
         at: i64,
         card: Option<CardKind>,
+        shadow: bool,
+    },
+    /// A moderator deleted these messages.
+    Delete {
+        ids: Vec<u64>,
     },
     Typing {
         author: Author,
@@ -83,7 +89,8 @@ struct RoomMember {
 struct Event {
     seq: u64,
     frame: Frame,
-    is_message: bool,
+    /// Set for messages (as opposed to membership events).
+    message_id: Option<u64>,
 }
 
 struct Room {
@@ -165,10 +172,30 @@ impl Room {
                     }
                 }
             }
-            RoomCmd::Say { author, id, text, at, card } => {
+            RoomCmd::Say { author, id, text, at, card, shadow: false } => {
                 let seq = self.seq + 1;
                 let msg = ServerMsg::RoomMsg { room: self.id.clone(), seq, id, from: author, text, at, card };
-                self.publish(frame(msg.to_json()), true);
+                self.publish(frame(msg.to_json()), Some(id));
+            }
+            RoomCmd::Say { author, id, text, at, card, shadow: true } => {
+                // Looks like any line to its author (same next seq), reaches no one else.
+                if let Some(member) = self.members.get(&author.id) {
+                    let msg =
+                        ServerMsg::RoomMsg { room: self.id.clone(), seq: self.seq, id, from: author, text, at, card };
+                    let own = frame(msg.to_json());
+                    member.outboxes.iter().for_each(|o| {
+                        o.send(&own);
+                    });
+                }
+            }
+            RoomCmd::Delete { ids } => {
+                self.history.retain(|e| e.message_id.is_none_or(|id| !ids.contains(&id)));
+                let notice = frame(ServerMsg::Deleted { room: Some(self.id.clone()), ids }.to_json());
+                for member in self.members.values() {
+                    member.outboxes.iter().for_each(|o| {
+                        o.send(&notice);
+                    });
+                }
             }
             RoomCmd::Typing { author } => {
                 let json = serde_json::to_string(&TypingMsg { room: &self.id, member: &author });
@@ -184,7 +211,7 @@ impl Room {
                 }
             }
             RoomCmd::Recent { reply } => {
-                let frames = self.history.iter().filter(|e| e.is_message).map(|e| e.frame.clone()).collect();
+                let frames = self.history.iter().filter(|e| e.message_id.is_some()).map(|e| e.frame.clone()).collect();
                 let _ = reply.send(frames);
             }
         }
@@ -222,7 +249,7 @@ impl Room {
                     .history
                     .iter()
                     .rev()
-                    .filter(|e| e.is_message)
+                    .filter(|e| e.message_id.is_some())
                     .take(JOIN_HISTORY_MESSAGES)
                     .map(|e| &e.frame)
                     .collect();
@@ -257,12 +284,12 @@ impl Room {
         self.joined_batch.clear();
         self.left_batch.clear();
         if let Ok(json) = json {
-            self.publish(frame(json), false);
+            self.publish(frame(json), None);
         }
     }
 
     /// Numbers an event, keeps it for replay, and sends it to every member connection.
-    fn publish(&mut self, frame: Frame, is_message: bool) {
+    fn publish(&mut self, frame: Frame, message_id: Option<u64>) {
         self.seq += 1;
         for member in self.members.values() {
             for outbox in &member.outboxes {
@@ -272,6 +299,6 @@ impl Room {
         if self.history.len() == HISTORY_EVENTS {
             self.history.pop_front();
         }
-        self.history.push_back(Event { seq: self.seq, frame, is_message });
+        self.history.push_back(Event { seq: self.seq, frame, message_id });
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::outbox::{Frame, Outbox};
 use crate::chat::SenderState;
 use crate::entry::communes::{Position, rounded_distance_km};
+use crate::i18n::Lang;
 use crate::protocol::{Author, Gender, Member, MemberId, Profile};
 
 /// Which members a viewer wants in their list.
@@ -49,6 +50,26 @@ pub struct SessionState {
     pub typing_sent: HashMap<u64, Instant>,
     /// Contact-sharing confirmations already given, per conversation.
     pub contact_confirmed: BTreeSet<u64>,
+    /// A moderator's mute: no posting until then.
+    pub muted_until: Option<Instant>,
+    /// A moderator's shadow-mute: lines reach only the member themself, until then (or for good).
+    pub shadow_muted: Option<Option<Instant>>,
+    /// Statements of reasons decided while no connection was open, sent on the next one.
+    pub pending_statements: Vec<Frame>,
+}
+
+impl SessionState {
+    pub fn is_muted(&self, now: Instant) -> bool {
+        self.muted_until.is_some_and(|until| now < until)
+    }
+
+    pub fn is_shadow_muted(&self, now: Instant) -> bool {
+        match self.shadow_muted {
+            Some(None) => true,
+            Some(Some(until)) => now < until,
+            None => false,
+        }
+    }
 }
 
 pub struct Session {
@@ -60,6 +81,8 @@ pub struct Session {
     pub skeleton: String,
     pub entered_at: Instant,
     pub entered_at_ms: i64,
+    /// The language the member entered with (for statements sent outside a request).
+    pub lang: Lang,
     connections: Mutex<Vec<Outbox>>,
     /// Bumped on every new connection, so a grace timer knows whether someone came back.
     generation: AtomicU64,
@@ -75,7 +98,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
-    pub fn new(profile: Profile, token: String, position: Option<Position>, skeleton: String, now_ms: i64) -> Session {
+    pub fn new(
+        profile: Profile,
+        token: String,
+        position: Option<Position>,
+        skeleton: String,
+        now_ms: i64,
+        lang: Lang,
+    ) -> Session {
         Session {
             id: profile.id,
             token,
@@ -84,6 +114,7 @@ impl Session {
             skeleton,
             entered_at: Instant::now(),
             entered_at_ms: now_ms,
+            lang,
             connections: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             state: Mutex::new(SessionState::default()),
@@ -144,6 +175,13 @@ impl Session {
     pub fn send(&self, frame: &Frame) {
         for outbox in lock(&self.connections).iter() {
             outbox.send(frame);
+        }
+    }
+
+    /// Closes every connection of this session with `code` (sanctions).
+    pub fn cut_all(&self, code: u16) {
+        for outbox in lock(&self.connections).iter() {
+            outbox.conn.cut(code);
         }
     }
 

@@ -105,7 +105,17 @@ impl Connection {
                 biased;
                 _ = conn.cut_requested() => {
                     let code = conn.close_code();
-                    return Some((code, if code == close::TOO_SLOW { "too_slow" } else { "policy" }));
+                    if code == close::TOO_SLOW {
+                        return Some((code, "too_slow"));
+                    }
+                    // A sanction: deliver what is queued (the statement of reasons) before closing.
+                    while let Ok(frame) = rx.try_recv() {
+                        if socket.feed(Message::Text(frame)).await.is_err() {
+                            return None;
+                        }
+                    }
+                    let _ = socket.flush().await;
+                    return Some((code, "sanctioned"));
                 }
                 _ = ended.cancelled() => return Some((close::SESSION_ENDED, "session_ended")),
                 _ = shutdown.cancelled() => return Some((1001, "server_restarting")),

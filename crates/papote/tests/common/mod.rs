@@ -44,9 +44,18 @@ impl TestServer {
 
     /// A new browser (its own cookies), with a given user agent.
     pub fn browser(&self, user_agent: &str) -> Browser {
+        self.browser_from(user_agent, "127.0.0.1")
+    }
+
+    /// A browser on another network address (any 127.x.y.z is this machine).
+    pub fn browser_from(&self, user_agent: &str, address: &str) -> Browser {
         let jar = Arc::new(Jar::default());
-        let http =
-            reqwest::Client::builder().cookie_provider(jar.clone()).user_agent(user_agent.to_owned()).build().unwrap();
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .user_agent(user_agent.to_owned())
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
         Browser { http, jar, base: self.base.clone(), user_agent: user_agent.to_owned() }
     }
 
