@@ -346,6 +346,12 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ timeout: TIMEOUT });
       await shot(page, 'phone-members-drawer');
       await page.keyboard.press('Escape');
+      await page.locator('#backdrop').waitFor({ state: 'hidden', timeout: TIMEOUT });
+      // A room with a safety banner at its top.
+      await page.click('[data-action="open-drawer"][data-drawer="rooms"]');
+      const lgbt = await openRoom(page, 'lgbt');
+      assert.match(await lgbt.locator('.banner').innerText(), /SOS homophobie/);
+      await shot(page, 'phone-room-banner');
     });
 
     await t.test('safety cards, contact confirmation, deletions, statements (frames injected)', async () => {
@@ -439,6 +445,21 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await dm.locator('.conv-notice', { hasText: 'Tu as bloqué Marius' }).waitFor({ timeout: TIMEOUT });
       await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ state: 'detached', timeout: TIMEOUT });
       await marius.page.locator('#member-list .member', { hasText: 'Lou' }).waitFor({ state: 'detached', timeout: TIMEOUT });
+    });
+
+    await t.test('leaving ends the session in every tab: the other tab goes back to entry', async () => {
+      const second = await marius.context.newPage();
+      await second.goto(server.base);
+      await second.locator('#app').waitFor({ state: 'visible', timeout: TIMEOUT });
+      // A reload skips entry and resumes the rooms the session is in.
+      await second.locator('[data-conv="room:cuisine"]').waitFor({ state: 'attached', timeout: TIMEOUT });
+      await marius.page.locator('.topbar [data-action="leave-site"]').click();
+      await marius.page.locator('#entry').waitFor({ state: 'visible', timeout: TIMEOUT });
+      await second.locator('#entry').waitFor({ state: 'visible', timeout: TIMEOUT });
+      assert.match(await second.locator('#entry-general-error').innerText(), /session a pris fin/);
+      // The nickname is free again at once.
+      await enter(second, { nickname: 'Marius', gender: 'homme', age: 34, postcode: '13001' });
+      await second.close();
     });
 
     for (const { page, expected } of people) {

@@ -70,7 +70,6 @@ export default {
   'rooms.title': 'Rooms',
   'rooms.note': 'Moderated rooms. Something shocking? Report it.',
   'rooms.label': '{name}, {count} online',
-  'rooms.joined': 'open',
   'members.title': 'Near you',
   'members.filterGender': 'Gender',
   'members.ageFrom': 'Age from',
@@ -89,7 +88,6 @@ export default {
   'empty.text': 'Pick a room on the left, or a member on the right to write to them.',
 
   // Conversations
-  'conv.roomSub': '{topic}',
   'conv.privateSub': 'Private conversation · {details}',
   'conv.members': 'Members ({count})',
   'conv.membersTitle': 'In this room',
@@ -99,7 +97,6 @@ export default {
   'conv.report': 'Report',
   'conv.reportMessage': 'Report this message from {name}',
   'conv.writeTo': 'Write privately to {name}',
-  'conv.you': 'you',
   'conv.reset': 'History reloaded',
   'conv.pending': 'sending…',
   'conv.refused': 'Not sent: {message}',
@@ -165,7 +162,6 @@ export default {
   'report.comment': 'Details (optional)',
   'report.note': 'Your identity is not passed on. The conversation around it is kept as evidence.',
   'report.send': 'Send the report',
-  'report.pickCategory': 'Choose a reason.',
   'confirm.title': 'Share contact details?',
   'confirm.text': 'Are you sure you want to share these contact details?',
   'confirm.note': 'Once on another app, Papote can no longer help or moderate. Never send money or intimate photos.',
@@ -190,6 +186,5 @@ export default {
   'error.network': 'Cannot reach the server. Check your network and try again.',
   'error.server': 'The server had a problem. Try again in a moment.',
   'error.sessionEnded': 'Your session has ended. You can enter again.',
-  'error.kicked': 'You were disconnected by the moderators.',
   'error.policy': 'The server closed the connection.',
 };

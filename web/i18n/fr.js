@@ -71,7 +71,6 @@ export default {
   'rooms.title': 'Salons',
   'rooms.note': 'Salons modérés. Un message choquant ? Signale-le.',
   'rooms.label': '{name}, {count} en ligne',
-  'rooms.joined': 'ouvert',
   'members.title': 'Près de toi',
   'members.filterGender': 'Genre',
   'members.ageFrom': 'Âge de',
@@ -90,7 +89,6 @@ export default {
   'empty.text': 'Choisis un salon à gauche, ou un membre à droite pour lui écrire.',
 
   // Conversations
-  'conv.roomSub': '{topic}',
   'conv.privateSub': 'Conversation privée · {details}',
   'conv.members': 'Membres ({count})',
   'conv.membersTitle': 'Dans ce salon',
@@ -100,7 +98,6 @@ export default {
   'conv.report': 'Signaler',
   'conv.reportMessage': 'Signaler ce message de {name}',
   'conv.writeTo': 'Écrire en privé à {name}',
-  'conv.you': 'toi',
   'conv.reset': 'Historique rechargé',
   'conv.pending': 'envoi…',
   'conv.refused': 'Non envoyé : {message}',
@@ -166,7 +163,6 @@ export default {
   'report.comment': 'Précisions (facultatif)',
   'report.note': 'Ton identité n’est pas transmise. La conversation autour est conservée comme preuve.',
   'report.send': 'Envoyer le signalement',
-  'report.pickCategory': 'Choisis une raison.',
   'confirm.title': 'Partager des coordonnées ?',
   'confirm.text': 'Es-tu sûr·e de vouloir partager ces coordonnées ?',
   'confirm.note': 'Une fois sur une autre application, Papote ne peut plus t’aider ni modérer. N’envoie jamais d’argent ni de photos intimes.',
@@ -191,6 +187,5 @@ export default {
   'error.network': 'Connexion au serveur impossible. Vérifie ton réseau et réessaie.',
   'error.server': 'Le serveur a eu un problème. Réessaie dans un instant.',
   'error.sessionEnded': 'Ta session a pris fin. Tu peux entrer à nouveau.',
-  'error.kicked': 'Tu as été déconnecté·e par la modération.',
   'error.policy': 'La connexion a été fermée par le serveur.',
 };

@@ -83,7 +83,11 @@ function onWelcome(msg) {
   // Private conversations: the server's list, plus the tabs open here; resume each.
   for (const c of msg.conversations || []) {
     remember(c.with);
-    const conv = convs.ensureDm(c.with.id, c.with);
+    const closedHere = state.dmStates.has(c.with.id) && !convs.findConv(`dm:${c.with.id}`);
+    state.dmStates.set(c.with.id, c.state);
+    // A tab this page closed stays closed, unless a request waits for an answer.
+    if (closedHere && c.state !== 'pending_in') continue;
+    const conv = convs.ensureDm(c.with.id, c.with, { fetch: false }); // fetched just below
     convs.setDmState(conv, c.state, conv.items.length > 0);
   }
   for (const conv of state.convs.values()) {
@@ -169,6 +173,8 @@ function endChat() {
 }
 
 async function leaveSite() {
+  // Stop first: the server closes every socket of the session (4001), this one included.
+  if (socket) socket.stop();
   await api.leave();
   endChat();
   showEntry();

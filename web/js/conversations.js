@@ -58,7 +58,7 @@ function createConv(key, kind, id) {
     typing: new Map(),
     roomMembers: new Map(),
     showMembers: false,
-    state: kind === 'dm' ? 'new' : 'joining',
+    state: kind === 'dm' ? (state.dmStates.get(id) || 'new') : 'joining',
     minor: false,
     request: null,
     lastTypingSent: 0,
@@ -122,12 +122,14 @@ export function ensureRoom(id) {
 }
 
 /** The private conversation with a member, created when needed. */
-export function ensureDm(id, member) {
+export function ensureDm(id, member, { fetch = true } = {}) {
   if (member) remember(member);
   const key = `dm:${id}`;
   let conv = state.convs.get(key);
   if (!conv) {
     conv = createConv(key, 'dm', id);
+    // A conversation that exists on the server (its tab was closed): fetch what was said.
+    if (fetch && conv.state !== 'new') send({ t: 'dm_history', with: id });
   } else if (member) {
     renderHeader(conv);
   }
@@ -449,8 +451,15 @@ function addItem(conv, item, { live = true } = {}) {
   const log = conv.nodes.log;
   const stick = nearBottom(log);
   item.node = renderItem(conv, item);
-  conv.items.push(item);
-  log.append(item.node);
+  // History fetched after newer lines (a reopened tab) goes in its place, by sequence.
+  const later = item.seq === undefined ? -1 : conv.items.findIndex((i) => i.seq !== undefined && i.seq > item.seq);
+  if (later >= 0) {
+    conv.items.splice(later, 0, item);
+    conv.items[later + 1].node.before(item.node);
+  } else {
+    conv.items.push(item);
+    log.append(item.node);
+  }
   if (conv.items.length > LOG_MAX_ITEMS) {
     const dropped = conv.items.shift();
     dropped.node?.remove();
@@ -843,6 +852,7 @@ export function onDmHistory(msg) {
 }
 
 export function onDmRequest(msg) {
+  state.dmStates.set(msg.from.id, 'pending_in');
   const conv = ensureDm(msg.from.id, msg.from);
   const changed = conv.state !== 'pending_in';
   conv.state = 'pending_in';
@@ -857,6 +867,7 @@ export function onDmRequest(msg) {
 export function onDmState(msg) {
   let conv = state.convs.get(`dm:${msg.with}`);
   if (msg.member) remember(msg.member);
+  state.dmStates.set(msg.with, msg.state);
   if (!conv) {
     // A state for a conversation I closed: only worth reopening when it needs me.
     if (!msg.member && !state.known.has(msg.with)) return;
@@ -868,6 +879,7 @@ export function onDmState(msg) {
 
 export function setDmState(conv, next, announce) {
   const previous = conv.state;
+  state.dmStates.set(conv.id, next);
   conv.state = next;
   if (announce && previous !== next) {
     const name = dmPeer(conv).nickname;

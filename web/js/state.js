@@ -13,6 +13,8 @@ export const state = {
   members: [],
   /** Every member seen (list, rooms, requests), by id: to name a peer from an id alone. */
   known: new Map(),
+  /** Private conversation states by member id, kept when a tab is closed. */
+  dmStates: new Map(),
   /** Members I blocked. */
   blocked: new Set(),
   /** My member-list filter as sent to the server. */
@@ -42,5 +44,6 @@ export function resetState() {
   state.members = [];
   state.known.clear();
   state.blocked.clear();
+  state.dmStates.clear();
   state.connection = 0;
 }
