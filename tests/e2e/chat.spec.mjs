@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +26,23 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
 const TIMEOUT = 10_000;
+
+const E2E_RULES = `
+[[rule]]
+id = "e2e.meeting"
+categories = ["meeting"]
+literals = ["on se voit ce soir"]
+
+[[rule]]
+id = "e2e.contact"
+categories = ["contact"]
+literals = ["mon snap"]
+
+[[rule]]
+id = "e2e.minor"
+categories = ["minor_claim"]
+literals = ["j'ai 15 ans"]
+`;
 
 function serverBinary() {
   if (process.env.PAPOTE_BIN) return resolve(process.env.PAPOTE_BIN);
@@ -56,6 +73,11 @@ async function startServer() {
     '--entries-per-ip-per-minute', '0', '--session-grace-secs', '120',
   ];
   if (process.env.PAPOTE_EMBEDDED !== '1') args.push('--web-dir', join(repo, 'web'));
+  // Known phrases for the safety cards, whatever the built-in rule set says (an operator's
+  // extra rules file, same format as data/safety/).
+  const rules = join(dir, 'e2e-rules.toml');
+  writeFileSync(rules, E2E_RULES);
+  args.push('--safety-rules', rules);
   const child = spawn(serverBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
@@ -262,8 +284,9 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       assert.match(rowText, /Saint-Denis-lès-Bourg/);
       assert.match(rowText, /~\d+ km/);
       await row.click();
-      mariusDm = marius.page.locator('.conv:not([hidden])');
-      assert.equal(await mariusDm.getAttribute('data-conv'), `dm:${await row.getAttribute('data-member')}`);
+      const julieId = await row.getAttribute('data-member');
+      mariusDm = panel(marius.page, `dm:${julieId}`);
+      await mariusDm.waitFor({ state: 'visible', timeout: TIMEOUT });
       await mariusDm.locator('.conv-notice', { hasText: 'demande' }).waitFor({ timeout: TIMEOUT });
       await say(mariusDm, 'Bonjour Julie, tu la fais comment ta tarte ?');
       await mariusDm.locator('.conv-notice', { hasText: 'en attente de réponse' }).waitFor({ timeout: TIMEOUT });
@@ -274,7 +297,7 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await tab.locator('.tab-request').waitFor({ timeout: TIMEOUT });
       await shot(julie.page, 'request-badge');
       await tab.click();
-      julieDm = julie.page.locator('.conv:not([hidden])');
+      julieDm = panel(julie.page, await julie.page.locator('.conv:not([hidden])').getAttribute('data-conv'));
       const card = julieDm.locator('.conv-notice.is-request');
       await card.waitFor({ timeout: TIMEOUT });
       assert.match(await card.innerText(), /Accepter/);
@@ -293,8 +316,41 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await shot(marius.page, 'dm-desktop');
     });
 
+    await t.test('talk of meeting and contact details bring safety cards (server rules)', async () => {
+      await say(mariusDm, 'On se voit ce soir au café de la gare ?');
+      for (const dm of [mariusDm, julieDm]) {
+        const card = dm.locator('.card-meeting');
+        await card.waitFor({ timeout: TIMEOUT });
+        const text = await card.innerText();
+        for (const needle of ['lieu public', 'proche', 'dernière minute', 'appel vidéo', '17', '112', '3018', '01 48 06 42 41']) {
+          assert.ok(text.includes(needle), `meeting card mentions ${needle}`);
+        }
+      }
+      // Contact details: "are you sure?" first; yes re-sends with confirm: true.
+      await julieDm.locator('.composer-input').fill('Sinon mon snap c’est julie.cuisine');
+      await julieDm.locator('.composer-input').press('Enter');
+      const confirm = julie.page.locator('#confirm-modal');
+      await confirm.waitFor({ state: 'visible', timeout: TIMEOUT });
+      assert.match(await confirm.innerText(), /Es-tu sûr·e de vouloir partager ces coordonnées/);
+      assert.equal(await mariusDm.locator('.msg', { hasText: 'julie.cuisine' }).count(), 0, 'not sent before yes');
+      await shot(julie.page, 'confirm-modal');
+      await confirm.locator('[data-action="confirm-yes"]').click();
+      await julieDm.locator('.msg.is-mine:not(.is-pending):not(.is-refused)', { hasText: 'julie.cuisine' }).waitFor({ timeout: TIMEOUT });
+      await sees(mariusDm, 'Julie', 'Sinon mon snap c’est julie.cuisine');
+      assert.match(await mariusDm.locator('.card-contact').innerText(), /argent/);
+      await shot(marius.page, 'cards-desktop');
+      // In a room, a compact card under the message.
+      await julie.page.locator('[data-activate="room:cuisine"]').click();
+      await marius.page.locator('[data-activate="room:cuisine"]').click();
+      await say(julieRoom, 'Et si on se voit ce soir à la fête du quartier ?');
+      const line = mariusRoom.locator('.msg', { hasText: 'fête du quartier' });
+      await line.waitFor({ timeout: TIMEOUT });
+      await line.locator('.card-compact.card-meeting').waitFor({ timeout: TIMEOUT });
+    });
+
     await t.test('report modal: a category and send, in two clicks; Escape closes', async () => {
       const { page } = julie;
+      await page.locator('.tab', { hasText: 'Marius' }).click();
       await julieDm.locator('[data-action="report-member"]').first().click();
       const modal = page.locator('#report-modal');
       await modal.waitFor({ state: 'visible', timeout: TIMEOUT });
@@ -354,33 +410,25 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await shot(page, 'phone-room-banner');
     });
 
-    await t.test('safety cards, contact confirmation, deletions, statements (frames injected)', async () => {
-      // The server's safety rules decide when cards are sent; here the client's side is checked
-      // on its own: a WebSocket route forwards everything and injects the frames under test.
+    await t.test('someone says they are under 18: held, and the other sees a warning (server rules)', async () => {
       const lou = await person(browser, 'about:blank');
       people.push(lou);
       const { page } = lou;
+      // Test-only: a WebSocket route that forwards everything, so that moderator-side frames
+      // (deletions, statements of reasons) can be injected below without a moderator console.
       let route;
-      const held = [];
       await page.routeWebSocket(/\/ws/, (ws) => {
         route = ws;
-        const server = ws.connectToServer();
-        ws.onMessage((text) => {
-          const msg = JSON.parse(String(text));
-          if (msg.t === 'dm' && /snap/.test(msg.text) && !msg.confirm) {
-            held.push(msg);
-            ws.send(JSON.stringify({ t: 'confirm', ref: msg.ref, kind: 'contact', to: msg.to }));
-            return;
-          }
-          server.send(text);
-        });
+        ws.connectToServer();
       });
       await page.goto(server.base);
       await page.locator('#entry').waitFor({ state: 'visible', timeout: TIMEOUT });
       await enter(page, { nickname: 'Lou', gender: 'autre', age: 52, postcode: '69003' });
+      lou.route = () => route;
       const row = page.locator('#member-list .member', { hasText: 'Marius' });
       await row.waitFor({ timeout: TIMEOUT });
       const mariusId = await row.getAttribute('data-member');
+      lou.mariusId = mariusId;
       await row.click();
       const dm = page.locator(`[data-conv="dm:${mariusId}"]`);
       await say(dm, 'Bonjour Marius');
@@ -388,46 +436,33 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await marius.page.locator('.conv:not([hidden]) [data-action="dm-accept"]').click();
       await dm.locator('.composer-input:not([disabled])').waitFor({ timeout: TIMEOUT });
 
-      // "Are you sure?" before contact details; yes re-sends with confirm: true.
-      await dm.locator('.composer-input').fill('mon snap c’est lou.lyon');
+      await dm.locator('.composer-input').fill("En vrai j'ai 15 ans");
       await dm.locator('.composer-input').press('Enter');
-      const confirm = page.locator('#confirm-modal');
-      await confirm.waitFor({ state: 'visible', timeout: TIMEOUT });
-      assert.match(await confirm.innerText(), /Es-tu sûr·e de vouloir partager ces coordonnées/);
-      await shot(page, 'confirm-modal');
-      await confirm.locator('[data-action="confirm-yes"]').click();
-      await dm.locator('.msg.is-mine:not(.is-pending)', { hasText: 'lou.lyon' }).waitFor({ timeout: TIMEOUT });
-      assert.equal(held.length, 1);
+      const refused = dm.locator('.msg.is-refused', { hasText: "j'ai 15 ans" });
+      await refused.waitFor({ timeout: TIMEOUT });
+      assert.match(await refused.locator('.msg-refused').innerText(), /3018/);
       const mariusDmLou = marius.page.locator('.conv:not([hidden])');
-      await sees(mariusDmLou, 'Lou', 'mon snap c’est lou.lyon');
+      await mariusDmLou.locator('.card-minor_warning').waitFor({ timeout: TIMEOUT });
+      assert.equal(await mariusDmLou.locator('.msg', { hasText: "j'ai 15 ans" }).count(), 0, 'the message was not delivered');
+      assert.equal(await mariusDmLou.locator('.composer-input').isDisabled(), true);
+      assert.match(await mariusDmLou.locator('.conv-notice').innerText(), /fermée par sécurité/);
+      await shot(marius.page, 'minor-warning');
+    });
 
-      // Safety cards in the conversation.
-      route.send(JSON.stringify({ t: 'card', kind: 'meeting', with: mariusId }));
-      route.send(JSON.stringify({ t: 'card', kind: 'contact', with: mariusId }));
-      const meeting = dm.locator('.card-meeting');
-      await meeting.waitFor({ timeout: TIMEOUT });
-      const meetingText = await meeting.innerText();
-      for (const needle of ['lieu public', 'proche', 'dernière minute', 'appel vidéo', '17', '112', '3018', '01 48 06 42 41']) {
-        assert.ok(meetingText.includes(needle), `meeting card mentions ${needle}`);
-      }
-      assert.match(await dm.locator('.card-contact').innerText(), /argent/);
-      await shot(page, 'cards-desktop');
-
+    await t.test('moderator deletions and statements of reasons (frames injected)', async () => {
+      const lou = people[people.length - 1];
+      const { page } = lou;
+      const route = lou.route();
+      const mariusId = lou.mariusId;
       // A room message with a compact card, then deleted by a moderator.
       const room = panel(page, 'room:accueil');
       await page.locator('[data-activate="room:accueil"]').click();
-      route.send(JSON.stringify({ t: 'room_msg', room: 'accueil', seq: 100000, id: 42, from: { id: mariusId, nickname: 'Marius' }, text: 'On se retrouve au café de la gare ?', at: Date.now(), card: 'meeting' }));
-      await room.locator('.msg .card-compact.card-meeting').waitFor({ timeout: TIMEOUT });
+      route.send(JSON.stringify({ t: 'room_msg', room: 'accueil', seq: 100000, id: 42, from: { id: mariusId, nickname: 'Marius' }, text: 'Message à supprimer', at: Date.now() }));
+      await room.locator('.msg', { hasText: 'Message à supprimer' }).waitFor({ timeout: TIMEOUT });
       route.send(JSON.stringify({ t: 'deleted', room: 'accueil', ids: [42] }));
       await room.locator('.msg.is-deleted', { hasText: 'supprimé par la modération' }).waitFor({ timeout: TIMEOUT });
+      assert.equal(await room.locator('.msg', { hasText: 'Message à supprimer' }).count(), 0);
 
-      // Someone said they were under 18: a warning card, and the conversation is closed.
-      await page.locator(`[data-activate="dm:${mariusId}"]`).click();
-      route.send(JSON.stringify({ t: 'card', kind: 'minor_warning', with: mariusId }));
-      await dm.locator('.card-minor_warning').waitFor({ timeout: TIMEOUT });
-      assert.equal(await dm.locator('.composer-input').isDisabled(), true);
-
-      // A statement of reasons.
       route.send(JSON.stringify({ t: 'sanction', statement: {
         sanction_id: 1, kind: 'warn', kind_label: 'Avertissement', reason: 'spam', reason_label: 'Spam', rule: 'spam.repeat',
         facts: 'Messages répétés dans le salon Accueil.', decided_at: Date.now(), until: null, automated: false,
@@ -437,10 +472,13 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await statement.waitFor({ state: 'visible', timeout: TIMEOUT });
       assert.match(await statement.innerText(), /Avertissement/);
       assert.equal(await page.getAttribute('#st-appeal-link', 'href'), `${server.base}/appel?code=A1B2`);
+      await shot(page, 'statement-modal');
       await page.keyboard.press('Escape');
       await statement.waitFor({ state: 'hidden', timeout: TIMEOUT });
 
       // Block: each disappears from the other's member list.
+      const dm = page.locator(`[data-conv="dm:${mariusId}"]`);
+      await page.locator(`[data-activate="dm:${mariusId}"]`).click();
       await dm.locator('[data-action="block"]').click();
       await dm.locator('.conv-notice', { hasText: 'Tu as bloqué Marius' }).waitFor({ timeout: TIMEOUT });
       await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ state: 'detached', timeout: TIMEOUT });
