@@ -120,6 +120,34 @@ pub struct Profile {
     pub city: String,
 }
 
+/// What a member says about their availability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Available,
+    Busy,
+    Away,
+}
+
+impl Status {
+    pub fn as_u8(self) -> u8 {
+        match self {
+            Status::Available => 0,
+            Status::Busy => 1,
+            Status::Away => 2,
+        }
+    }
+
+    pub fn from_u8(value: u8) -> Status {
+        match value {
+            1 => Status::Busy,
+            2 => Status::Away,
+            _ => Status::Available,
+        }
+    }
+}
+
 /// A member as seen by one viewer: the profile plus a rounded distance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
@@ -130,6 +158,11 @@ pub struct Member {
     pub city: String,
     /// Rounded to the display buckets; `None` when either side has no coordinates.
     pub distance_km: Option<u32>,
+    #[serde(default)]
+    pub status: Status,
+    /// When they entered (Unix ms), for "online for 20 min".
+    #[serde(default)]
+    pub since: i64,
 }
 
 /// Nickname and id: enough to show who said something.
@@ -254,6 +287,13 @@ pub enum ClientMsg {
         age_min: Option<u8>,
         #[serde(default)]
         age_max: Option<u8>,
+        /// Part of a nickname to look for, case-insensitive.
+        #[serde(default)]
+        search: Option<String>,
+    },
+    /// My availability, shown in member lists.
+    Status {
+        status: Status,
     },
     Ping,
 }
@@ -494,6 +534,7 @@ mod tests {
                     gender: Some(vec![Gender::Femme, Gender::Autre]),
                     age_min: Some(30),
                     age_max: None,
+                    search: None,
                 },
             ),
         ];

@@ -484,6 +484,17 @@ impl Hub {
         lock(&self.panic).filter(|(until, _)| now_ms() < *until)
     }
 
+    /// A member changed their availability: viewers get them again in the next presence batch.
+    pub fn set_status(&self, session: &Session, status: crate::protocol::Status) {
+        if session.status() != status {
+            session.set_status(status);
+            let mut presence = lock(&self.presence);
+            if !presence.joined.contains(&session.id) {
+                presence.joined.push(session.id);
+            }
+        }
+    }
+
     pub fn typing_in_room(&self, session: &Session, room: &str) {
         let Some(handle) = self.room(room) else { return };
         if !session.state().rooms.contains(room) || !self.typing_allowed(session, room_key(room)) {
@@ -1133,6 +1144,8 @@ mod tests {
             age: 30,
             city: String::new(),
             distance_km: d,
+            status: crate::protocol::Status::Available,
+            since: 0,
         };
         let mut list = vec![m("c", None), m("b", Some(20)), m("a", Some(20)), m("z", Some(0))];
         sort_nearest(&mut list);

@@ -2,7 +2,7 @@
 //! them while they are online.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
@@ -12,7 +12,7 @@ use super::outbox::{Frame, Outbox};
 use crate::chat::SenderState;
 use crate::entry::communes::{Position, rounded_distance_km};
 use crate::i18n::Lang;
-use crate::protocol::{Author, Gender, Member, MemberId, Profile};
+use crate::protocol::{Author, Gender, Member, MemberId, Profile, Status};
 
 /// Which members a viewer wants in their list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,11 +20,13 @@ pub struct MemberFilter {
     pub genders: Option<Vec<Gender>>,
     pub age_min: u8,
     pub age_max: u8,
+    /// Lower-cased part of a nickname.
+    pub search: Option<String>,
 }
 
 impl Default for MemberFilter {
     fn default() -> Self {
-        MemberFilter { genders: None, age_min: 18, age_max: 99 }
+        MemberFilter { genders: None, age_min: 18, age_max: 99, search: None }
     }
 }
 
@@ -33,6 +35,7 @@ impl MemberFilter {
         profile.age >= self.age_min
             && profile.age <= self.age_max
             && self.genders.as_ref().is_none_or(|g| g.contains(&profile.gender))
+            && self.search.as_ref().is_none_or(|s| profile.nickname.to_lowercase().contains(s.as_str()))
     }
 }
 
@@ -84,6 +87,7 @@ pub struct Session {
     /// The language the member entered with (for statements sent outside a request).
     pub lang: Lang,
     connections: Mutex<Vec<Outbox>>,
+    status: AtomicU8,
     /// Bumped on every new connection, so a grace timer knows whether someone came back.
     generation: AtomicU64,
     state: Mutex<SessionState>,
@@ -116,6 +120,7 @@ impl Session {
             entered_at_ms: now_ms,
             lang,
             connections: Mutex::new(Vec::new()),
+            status: AtomicU8::new(0),
             generation: AtomicU64::new(0),
             state: Mutex::new(SessionState::default()),
             ended: CancellationToken::new(),
@@ -143,12 +148,22 @@ impl Session {
             age: self.profile.age,
             city: self.profile.city.clone(),
             distance_km,
+            status: self.status(),
+            since: self.entered_at_ms,
         }
     }
 
     /// This member without distance (room member lists, shared by every viewer).
     pub fn member(&self) -> Member {
         self.member_for(None)
+    }
+
+    pub fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Relaxed))
+    }
+
+    pub fn set_status(&self, status: Status) {
+        self.status.store(status.as_u8(), Ordering::Relaxed);
     }
 
     pub fn attach(&self, outbox: Outbox) {

@@ -208,6 +208,7 @@ impl Connection {
         let session = Arc::clone(&self.session);
         match msg {
             ClientMsg::Ping => self.reply(ServerMsg::Pong),
+            ClientMsg::Status { status } => hub.set_status(&session, status),
             ClientMsg::Join { room, since } => {
                 if let Err(refusal) = hub.join(&session, &self.outbox, &room, since).await {
                     self.error(refusal.code);
@@ -272,11 +273,15 @@ impl Connection {
                     Err(refusal) => self.error(refusal.code),
                 }
             }
-            ClientMsg::Members { gender, age_min, age_max } => {
+            ClientMsg::Members { gender, age_min, age_max, search } => {
+                let search = search
+                    .map(|s| s.trim().to_lowercase().chars().take(20).collect::<String>())
+                    .filter(|s| !s.is_empty());
                 let filter = MemberFilter {
                     genders: gender.filter(|g| !g.is_empty()),
                     age_min: age_min.unwrap_or(18).clamp(18, 99),
                     age_max: age_max.unwrap_or(99).clamp(18, 99),
+                    search,
                 };
                 let list = hub.members(&session, Some(filter));
                 self.outbox.send(&list);
