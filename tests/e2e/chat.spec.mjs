@@ -42,6 +42,11 @@ literals = ["mon snap"]
 id = "e2e.minor"
 categories = ["minor_claim"]
 literals = ["j'ai 15 ans"]
+
+[[rule]]
+id = "e2e.nickname"
+categories = ["sexual"]
+literals = ["lyceenne"]
 `;
 
 function serverBinary() {
@@ -229,6 +234,11 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await error.waitFor({ state: 'visible', timeout: TIMEOUT });
       assert.match(await error.innerText(), /3 à 20 caractères/);
       assert.equal(await page.getAttribute('#f-nickname', 'aria-invalid'), 'true');
+      // A refused word: the message says which part.
+      await page.fill('#f-nickname', 'Marius_lyceenne');
+      await page.click('#entry-submit');
+      await error.locator('.error-part', { hasText: '« lyceenne »' }).waitFor({ timeout: TIMEOUT });
+      await shot(page, 'entry-errors');
     });
 
     await t.test('both enter; the commune is chosen when a postcode has several', async () => {

@@ -4,16 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "run.sh: node is required" >&2
-  exit 1
-fi
+# Debian packages, installed when missing and we may (root with apt).
+need_packages=()
+command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_packages+=(npm)
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$CHROMIUM" ]; then
+[ -x "$CHROMIUM" ] || need_packages+=(chromium)
+if [ "${#need_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_packages[@]}" >/dev/null
   else
-    echo "run.sh: $CHROMIUM is missing (apt-get install chromium)" >&2
+    echo "run.sh: missing ${need_packages[*]} (apt-get install ${need_packages[*]})" >&2
     exit 1
   fi
 fi

@@ -1,4 +1,18 @@
 // Boot and wiring: session check, entry, the socket and its messages, drawers, language.
+//
+// The client, one concern per module (no framework, no build step; served by the binary):
+//   api.js            HTTP: /api/session, /api/entry, /api/communes, /api/leave
+//   socket.js         the WebSocket: reconnect with backoff, keep-alive, fatal close codes
+//   state.js          what the client knows (me, rooms, conversations, members, blocks)
+//   entry.js          the entry form, field errors, the under-18 refusal panel
+//   rooms.js          left column: themed rooms and live counts
+//   members.js        right column: members near me, filters, presence diffs
+//   conversations.js  centre: tabs, logs, composer, pending lines, typing, requests, resume
+//   cards.js          safety cards (meeting, contact, minor_warning)
+//   modal.js          report form, "are you sure?" before contact details, statements
+//   i18n.js           strings from ../i18n/fr.js and ../i18n/en.js
+//   dom.js, format.js helpers (text only ever goes in with textContent)
+// docs/protocol.md is the contract; every server message type is routed in HANDLERS below.
 
 import * as api from './api.js';
 import * as convs from './conversations.js';
