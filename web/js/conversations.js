@@ -3,7 +3,7 @@
 // or marked refused with the server's message.
 
 import { compactCard, safetyCard } from './cards.js';
-import { $, clear, el, setText } from './dom.js';
+import { $, clear, el, keepFocus, setText } from './dom.js';
 import { fullTime, memberDetails, timeLabel } from './format.js';
 import { applyI18n, t } from './i18n.js';
 import { memberRow } from './members.js';
@@ -153,6 +153,10 @@ function title(conv) {
 
 export function renderTabs() {
   const tabs = $('#tabs');
+  keepFocus(tabs, () => fillTabs(tabs));
+}
+
+function fillTabs(tabs) {
   clear(tabs);
   let total = 0;
   for (const conv of state.convs.values()) {
@@ -218,7 +222,11 @@ export function activate(key, { focus = false } = {}) {
   renderTabs();
   renderRooms();
   scrollToEnd(conv);
-  if (focus && !conv.nodes.input.disabled) conv.nodes.input.focus();
+  if (focus) {
+    // A room still joining gets the focus as soon as its composer opens.
+    if (conv.nodes.input.disabled) conv.wantFocus = true;
+    else conv.nodes.input.focus();
+  }
 }
 
 function markRead(conv, render = true) {
@@ -299,15 +307,17 @@ export function renderHeader(conv) {
 
 function renderRoomMembers(conv) {
   const list = conv.nodes.membersList;
-  clear(list);
   const members = Array.from(conv.roomMembers.values())
     .sort((a, b) => a.nickname.toLowerCase().localeCompare(b.nickname.toLowerCase()));
-  for (const member of members) {
-    const known = state.known.get(member.id) || member;
-    const row = memberRow(known, member.id === state.me?.id ? 'is-me' : '');
-    if (member.id === state.me?.id) row.disabled = true;
-    list.append(el('li', {}, row));
-  }
+  keepFocus(list, () => {
+    clear(list);
+    for (const member of members) {
+      const known = state.known.get(member.id) || member;
+      const row = memberRow(known, member.id === state.me?.id ? 'is-me' : '');
+      if (member.id === state.me?.id) row.disabled = true;
+      list.append(el('li', {}, row));
+    }
+  });
   const toggle = $('[data-action="toggle-members"]', conv.nodes.actions);
   if (toggle) toggle.textContent = t('conv.members', { count: conv.roomMembers.size });
 }
@@ -324,6 +334,10 @@ function canWrite(conv) {
 function updateComposer(conv) {
   const ok = canWrite(conv);
   conv.nodes.input.disabled = !ok;
+  if (ok && conv.wantFocus) {
+    conv.wantFocus = false;
+    if (state.active === conv.key) conv.nodes.input.focus();
+  }
   $('.composer-send', conv.nodes.form).disabled = !ok;
   conv.nodes.form.classList.toggle('is-disabled', !ok);
   updateCounter(conv);

@@ -44,3 +44,24 @@ export function $$(selector, root = document) {
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
+
+const FOCUS_KEYS = [['member', 'data-member'], ['room', 'data-room'], ['activate', 'data-activate'], ['closeConv', 'data-close-conv']];
+
+/**
+ * Runs `render` (which rebuilds the children of `container`) and gives the focus back to the
+ * element of the same identity, so live updates never throw a keyboard user out of a list.
+ */
+export function keepFocus(container, render) {
+  const active = document.activeElement;
+  let selector = null;
+  if (active && active !== document.body && container.contains(active)) {
+    for (const [key, attr] of FOCUS_KEYS) {
+      if (active.dataset && active.dataset[key] !== undefined) {
+        selector = `[${attr}="${CSS.escape(active.dataset[key])}"]`;
+        break;
+      }
+    }
+  }
+  render();
+  if (selector) container.querySelector(selector)?.focus({ preventScroll: true });
+}

@@ -1,7 +1,7 @@
 // The right column: members near me (the server's list, then presence diffs), filters by gender
 // and age range. Clicking a member opens a private conversation with them.
 
-import { $, $$, clear, el, setText } from './dom.js';
+import { $, $$, clear, el, keepFocus, setText } from './dom.js';
 import { distanceLabel, genderLetter, genderName } from './format.js';
 import { t } from './i18n.js';
 import { remember, state } from './state.js';
@@ -121,8 +121,10 @@ export function memberRow(member, extraClass = '') {
 
 export function renderMembers() {
   const list = $('#member-list');
-  clear(list);
-  for (const member of state.members) list.append(el('li', {}, memberRow(member)));
+  keepFocus(list, () => {
+    clear(list);
+    for (const member of state.members) list.append(el('li', {}, memberRow(member)));
+  });
   $('#members-empty').hidden = state.members.length > 0;
   setText($('#members-count'), String(state.members.length));
   setText($('#members-btn-count'), String(state.members.length));

@@ -1,6 +1,6 @@
 // The left column: themed rooms with their live member counts. Clicking one opens it.
 
-import { $, clear, el } from './dom.js';
+import { $, clear, el, keepFocus } from './dom.js';
 import { t } from './i18n.js';
 import { state } from './state.js';
 
@@ -32,6 +32,10 @@ export function roomInfo(id) {
 
 export function renderRooms() {
   const list = $('#room-list');
+  keepFocus(list, () => fillRooms(list));
+}
+
+function fillRooms(list) {
   clear(list);
   for (const room of state.rooms) {
     const conv = state.convs.get(`room:${room.id}`);
