@@ -104,9 +104,16 @@ function onWelcome(msg) {
     const conv = convs.ensureDm(c.with.id, c.with, { fetch: false }); // fetched just below
     convs.setDmState(conv, c.state, conv.items.length > 0);
   }
+  const live = new Set((msg.conversations || []).map((c) => c.with.id));
   for (const conv of state.convs.values()) {
     if (conv.kind !== 'dm') continue;
     if (conv.state === 'new') {
+      convs.failStale(conv);
+      continue;
+    }
+    if (!live.has(conv.id)) {
+      // The server forgot it while we were away: the other member left.
+      convs.setDmState(conv, 'closed', true);
       convs.failStale(conv);
       continue;
     }
