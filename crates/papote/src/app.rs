@@ -113,6 +113,7 @@ pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppE
         new_conversations: config.new_conversations,
         new_conversations_window: Duration::from_secs(config.new_conversations_window_secs),
         outbox_frames: config.outbox_frames,
+        private_room_max_members: config.private_room_max_members,
     };
     let hub = Hub::new(hub_config, &rooms, Arc::clone(&store), pipeline, shutdown.clone());
     let gate = Arc::new(Gate::new(device_secret, config.entries_per_ip_per_minute, engine, config.underage_lock_hours));

@@ -71,6 +71,10 @@ pub struct Config {
     #[arg(long, env = "PAPOTE_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Most members in a private room.
+    #[arg(long, env = "PAPOTE_PRIVATE_ROOM_MAX_MEMBERS", default_value_t = 20)]
+    pub private_room_max_members: usize,
+
     /// Frames queued for one connection before it is cut off as too slow (it then resumes).
     #[arg(long, env = "PAPOTE_OUTBOX_FRAMES", default_value_t = 1024)]
     pub outbox_frames: usize,
@@ -95,6 +99,7 @@ impl Config {
             safety_rules: Vec::new(),
             web_dir: None,
             outbox_frames: 1024,
+            private_room_max_members: 20,
         }
     }
 

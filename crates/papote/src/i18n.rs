@@ -167,6 +167,20 @@ pub fn text(lang: Lang, code: &str) -> &'static str {
             "Ce pseudo ne peut pas être utilisé suite à une décision de modération.",
             "This nickname cannot be used after a moderation decision.",
         ),
+        "invalid_room_name" => {
+            ("Le nom du salon doit faire 3 à 40 caractères.", "The room name must be 3 to 40 characters.")
+        }
+        "room_name_refused" => (
+            "Ce nom de salon est refusé : il enfreint la charte de Papote.",
+            "This room name is refused: it breaks Papote's charter.",
+        ),
+        "not_invited" => ("Ce salon privé est sur invitation.", "This private room is by invitation only."),
+        "room_full" => ("Ce salon privé est complet.", "This private room is full."),
+        "not_private" => ("Ce salon n'est pas un salon privé.", "This is not a private room."),
+        "already_invited" => {
+            ("Ce membre est déjà invité ou dans le salon.", "This member is already invited or in the room.")
+        }
+        "not_owner" => ("Seul le propriétaire du salon peut faire ça.", "Only the room's owner can do that."),
         "too_slow" => ("Connexion trop lente : reconnexion.", "Connection too slow: reconnecting."),
         "session_ended" => ("Ta session a pris fin.", "Your session has ended."),
         "too_much_garbage" => ("Trop de messages invalides.", "Too many invalid messages."),
@@ -201,7 +215,7 @@ mod tests {
 
     #[test]
     fn every_code_has_a_text_in_both_languages() {
-        for code in [
+        let codes = [
             "entry_locked",
             "underage",
             "invalid_age",
@@ -212,7 +226,6 @@ mod tests {
             "invalid_gender",
             "invalid_postcode",
             "unknown_postcode",
-            "invalid_commune",
             "charter_required",
             "too_many_entries",
             "no_session",
@@ -231,7 +244,6 @@ mod tests {
             "unknown_member",
             "blocked",
             "request_pending",
-            "declined",
             "dm_suspended",
             "too_many_conversations",
             "self",
@@ -239,10 +251,22 @@ mod tests {
             "binary_not_supported",
             "bad_ref",
             "report_received",
+            "muted",
+            "panic_mode",
+            "banned",
+            "nickname_banned",
+            "invalid_room_name",
+            "room_name_refused",
+            "not_invited",
+            "room_full",
+            "not_private",
+            "already_invited",
+            "not_owner",
             "too_slow",
             "session_ended",
             "too_much_garbage",
-        ] {
+        ];
+        for code in codes {
             let fr = text(Lang::Fr, code);
             let en = text(Lang::En, code);
             assert_ne!(fr, text(Lang::Fr, "no such code"), "{code} has no French text");

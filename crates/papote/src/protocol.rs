@@ -180,6 +180,11 @@ pub struct RoomInfo {
     pub count: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub banner: Option<String>,
+    /// Private rooms: joined by invitation only; `owner` can remove members and hand over.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub private: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub owner: Option<MemberId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -291,6 +296,31 @@ pub enum ClientMsg {
         #[serde(default)]
         search: Option<String>,
     },
+    /// Create a private room (its name is vetted); I join it as its owner.
+    RoomCreate {
+        name: String,
+    },
+    /// Invite a member to a private room I am in (a request they accept or decline).
+    RoomInvite {
+        room: String,
+        member: MemberId,
+    },
+    RoomAccept {
+        room: String,
+    },
+    RoomDecline {
+        room: String,
+    },
+    /// Owner only: remove a member from the private room.
+    RoomRemove {
+        room: String,
+        member: MemberId,
+    },
+    /// Owner only: hand the room over to another member of it.
+    RoomOwner {
+        room: String,
+        member: MemberId,
+    },
     /// My availability, shown in member lists.
     Status {
         status: Status,
@@ -365,6 +395,9 @@ pub enum ServerMsg {
         v: u32,
         me: Profile,
         rooms: Vec<RoomInfo>,
+        /// The private rooms I belong to.
+        #[serde(default)]
+        private_rooms: Vec<RoomInfo>,
         joined: Vec<String>,
         conversations: Vec<Conversation>,
         blocked: Vec<MemberId>,
@@ -460,6 +493,25 @@ pub enum ServerMsg {
         reference: Option<String>,
         kind: CardKind,
         to: MemberId,
+    },
+    /// A private room I am in was created or changed (owner, name): replaces what I knew of it.
+    PrivateRoom {
+        room: RoomInfo,
+    },
+    /// Someone invites me to a private room.
+    RoomInvitation {
+        room: RoomInfo,
+        from: Member,
+    },
+    /// My invitation was answered.
+    RoomInvitationAnswer {
+        room: String,
+        member: MemberId,
+        accepted: bool,
+    },
+    /// I was removed from a private room (or it ended).
+    Removed {
+        room: String,
     },
     /// A moderator's decision about me: the statement of reasons (DSA art. 17).
     Sanction {

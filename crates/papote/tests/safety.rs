@@ -57,7 +57,9 @@ async fn contact_details_ask_the_sender_first_and_warn_the_recipient() {
     assert_eq!(answer["kind"], "contact");
     sam.ws.expect_none("dm", Duration::from_millis(300)).await;
 
-    lea.ws.send(json!({"t": "dm", "to": sam.id, "text": "ajoute moi sur snap : lea.du59", "ref": "c2", "confirm": true})).await;
+    lea.ws
+        .send(json!({"t": "dm", "to": sam.id, "text": "ajoute moi sur snap : lea.du59", "ref": "c2", "confirm": true}))
+        .await;
     assert_eq!(lea.ws.answer("c2").await["t"], "ack");
     let delivered = sam.ws.expect("dm").await;
     assert_eq!(delivered["card"], "contact");

@@ -5,6 +5,7 @@
 //! held across `.await`.
 
 pub mod outbox;
+mod private;
 pub mod room;
 pub mod session;
 
@@ -49,6 +50,7 @@ pub struct HubConfig {
     pub new_conversations: u32,
     pub new_conversations_window: Duration,
     pub outbox_frames: usize,
+    pub private_room_max_members: usize,
 }
 
 /// A themed room as described in `data/rooms.toml`.
@@ -128,7 +130,8 @@ pub struct Hub {
     sessions: DashMap<MemberId, Arc<Session>>,
     tokens: DashMap<String, Arc<Session>>,
     nicknames: Mutex<HashMap<String, MemberId>>,
-    rooms: Vec<RoomHandle>,
+    rooms: Vec<Arc<RoomHandle>>,
+    private_rooms: DashMap<String, Arc<RoomHandle>>,
     room_index: HashMap<String, usize>,
     conversations: Mutex<HashMap<(MemberId, MemberId), Conversation>>,
     /// (blocker, blocked)
@@ -152,11 +155,11 @@ impl Hub {
         pipeline: Pipeline,
         shutdown: CancellationToken,
     ) -> Arc<Hub> {
-        let handles: Vec<RoomHandle> = rooms
+        let handles: Vec<Arc<RoomHandle>> = rooms
             .iter()
             .map(|spec| {
                 let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone());
-                RoomHandle {
+                Arc::new(RoomHandle {
                     id: spec.id.clone(),
                     name: spec.name.clone(),
                     name_en: spec.name_en.clone(),
@@ -166,7 +169,8 @@ impl Hub {
                     banner_en: spec.banner_en.clone(),
                     tx,
                     count,
-                }
+                    access: None,
+                })
             })
             .collect();
         let room_index = handles.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
@@ -177,6 +181,7 @@ impl Hub {
             nicknames: Mutex::new(HashMap::new()),
             last_counts: Mutex::new(vec![0; handles.len()]),
             rooms: handles,
+            private_rooms: DashMap::new(),
             room_index,
             conversations: Mutex::new(HashMap::new()),
             blocks: RwLock::new(HashSet::new()),
@@ -314,9 +319,10 @@ impl Hub {
         let rooms: Vec<String> = std::mem::take(&mut session.state().rooms).into_iter().collect();
         for room in rooms {
             if let Some(handle) = self.room(&room) {
-                let _ = handle.tx.send(RoomCmd::Leave { member: id }).await;
+                self.leave_room(&handle, id).await;
             }
         }
+        self.forget_invitations(id);
         {
             let mut presence = lock(&self.presence);
             if let Some(pos) = presence.joined.iter().position(|m| *m == id) {
@@ -378,6 +384,7 @@ impl Hub {
             v: PROTOCOL_VERSION,
             me: session.profile.clone(),
             rooms: self.room_infos(english),
+            private_rooms: self.private_rooms_of(session.id),
             joined,
             conversations,
             blocked,
@@ -388,8 +395,11 @@ impl Hub {
 
     // ----- Rooms ----------------------------------------------------------------------------
 
-    pub fn room(&self, id: &str) -> Option<&RoomHandle> {
-        self.room_index.get(id).map(|&i| &self.rooms[i])
+    pub fn room(&self, id: &str) -> Option<Arc<RoomHandle>> {
+        match self.room_index.get(id) {
+            Some(&i) => Some(Arc::clone(&self.rooms[i])),
+            None => self.private_rooms.get(id).map(|r| Arc::clone(r.value())),
+        }
     }
 
     pub fn room_infos(&self, english: bool) -> Vec<RoomInfo> {
@@ -401,6 +411,8 @@ impl Hub {
                 topic: if english { r.topic_en.clone() } else { r.topic.clone() },
                 count: r.count(),
                 banner: if english { r.banner_en.clone() } else { r.banner.clone() },
+                private: false,
+                owner: None,
             })
             .collect()
     }
@@ -413,6 +425,9 @@ impl Hub {
         since: Option<u64>,
     ) -> Result<(), Refusal> {
         let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        if let Some(access) = &handle.access {
+            self.admit_to_private(session, &handle, access)?;
+        }
         session.state().rooms.insert(room.to_owned());
         let command = RoomCmd::Join { session: Arc::clone(session), outbox: outbox.clone(), since };
         handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))
@@ -423,7 +438,7 @@ impl Hub {
         if !session.state().rooms.remove(room) {
             return Err(Refusal::new("not_in_room"));
         }
-        handle.tx.send(RoomCmd::Leave { member: session.id }).await.map_err(|_| Refusal::new("internal"))?;
+        self.leave_room(&handle, session.id).await;
         session.send(&frame(ServerMsg::Left { room: room.to_owned() }.to_json()));
         Ok(())
     }
@@ -452,7 +467,7 @@ impl Hub {
             }
             Decision::Hold { code } => Err(Refusal::new(code)),
             Decision::Flag { code } => {
-                let context = self.recent_room_messages(handle).await;
+                let context = self.recent_room_messages(&handle).await;
                 self.open_automatic_case(session, &checked, &format!("room:{room}"), context).await?;
                 Err(Refusal::new(code))
             }
@@ -588,19 +603,7 @@ impl Hub {
                     return Err(Refusal::new("request_pending"));
                 }
                 Some((Phase::Declined, initiator)) if initiator == session.id => return Err(Refusal::new("declined")),
-                None => {
-                    let window = self.config.new_conversations_window;
-                    while state.new_conversations.front().is_some_and(|&t| now.duration_since(t) >= window) {
-                        state.new_conversations.pop_front();
-                    }
-                    if state.new_conversations.len() >= self.config.new_conversations as usize {
-                        let oldest = state.new_conversations.front().copied().unwrap_or(now);
-                        return Err(Refusal {
-                            code: "too_many_conversations",
-                            retry_after: Some(window.saturating_sub(now.duration_since(oldest))),
-                        });
-                    }
-                }
+                None => self.new_conversation_allowed(&mut state, now)?,
                 _ => {}
             }
         }
@@ -717,6 +720,22 @@ impl Hub {
             recipient.send(&frame(ServerMsg::Card { kind: CardKind::Contact, with: Some(session.id) }.to_json()));
         }
         Ok(DmOutcome::Sent(id))
+    }
+
+    /// The cap on new conversations (and invitations) per window.
+    fn new_conversation_allowed(&self, state: &mut session::SessionState, now: Instant) -> Result<(), Refusal> {
+        let window = self.config.new_conversations_window;
+        while state.new_conversations.front().is_some_and(|&t| now.duration_since(t) >= window) {
+            state.new_conversations.pop_front();
+        }
+        if state.new_conversations.len() >= self.config.new_conversations as usize {
+            let oldest = state.new_conversations.front().copied().unwrap_or(now);
+            return Err(Refusal {
+                code: "too_many_conversations",
+                retry_after: Some(window.saturating_sub(now.duration_since(oldest))),
+            });
+        }
+        Ok(())
     }
 
     fn announce_open(&self, a: &Session, b: &Session) {
@@ -878,7 +897,7 @@ impl Hub {
         let recent = match room {
             Some(room) => {
                 let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
-                let all = self.recent_room_messages(handle).await;
+                let all = self.recent_room_messages(&handle).await;
                 window_around(all, message)
             }
             None => self.dm_evidence(pair(reporter.id, target), message),
@@ -1064,7 +1083,7 @@ impl Hub {
     }
 
     fn flush_room_counts(&self) {
-        let counts: Vec<u32> = self.rooms.iter().map(RoomHandle::count).collect();
+        let counts: Vec<u32> = self.rooms.iter().map(|r| r.count()).collect();
         {
             let mut last = lock(&self.last_counts);
             if *last == counts {

@@ -73,6 +73,17 @@ pub struct RoomHandle {
     pub banner_en: Option<String>,
     pub tx: mpsc::Sender<RoomCmd>,
     pub count: Arc<AtomicU32>,
+    /// Set for private rooms: who may join, and who owns the room.
+    pub access: Option<std::sync::Mutex<PrivateAccess>>,
+}
+
+/// A private room's membership: joined by invitation only, one owner.
+#[derive(Debug)]
+pub struct PrivateAccess {
+    pub owner: MemberId,
+    /// In the order they joined (the longest-standing member inherits the room).
+    pub members: Vec<MemberId>,
+    pub invited: std::collections::HashSet<MemberId>,
 }
 
 impl RoomHandle {

@@ -209,6 +209,39 @@ impl Connection {
         match msg {
             ClientMsg::Ping => self.reply(ServerMsg::Pong),
             ClientMsg::Status { status } => hub.set_status(&session, status),
+            ClientMsg::RoomCreate { name } => match hub.create_private_room(&session, &name) {
+                Ok(room) => {
+                    if let Err(refusal) = hub.join(&session, &self.outbox, &room, None).await {
+                        self.error(refusal.code);
+                    }
+                }
+                Err(refusal) => self.error(refusal.code),
+            },
+            ClientMsg::RoomInvite { room, member } => {
+                if let Err(refusal) = hub.invite(&session, &room, member) {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::RoomAccept { room } => {
+                if let Err(refusal) = hub.join(&session, &self.outbox, &room, None).await {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::RoomDecline { room } => {
+                if let Err(refusal) = hub.decline_invitation(&session, &room) {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::RoomRemove { room, member } => {
+                if let Err(refusal) = hub.remove_from_room(&session, &room, member).await {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::RoomOwner { room, member } => {
+                if let Err(refusal) = hub.hand_over(&session, &room, member) {
+                    self.error(refusal.code);
+                }
+            }
             ClientMsg::Join { room, since } => {
                 if let Err(refusal) = hub.join(&session, &self.outbox, &room, since).await {
                     self.error(refusal.code);

@@ -1,0 +1,229 @@
+//! Private rooms: created by a member with a vetted name, joined by invitation only (an
+//! invitation is a request, like a first private message), an owner who can remove members and
+//! hand the room over, a member cap, and an end when the last member leaves.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::Hub;
+use super::outbox::frame;
+use super::room::{self, PrivateAccess, RoomCmd, RoomHandle};
+use super::session::{Session, lock};
+use crate::chat::{Refusal, sanitize};
+use crate::protocol::{MemberId, RoomInfo, ServerMsg};
+
+pub const ROOM_NAME_MIN_CHARS: usize = 3;
+pub const ROOM_NAME_MAX_CHARS: usize = 40;
+
+impl Hub {
+    fn private_info(&self, handle: &RoomHandle) -> RoomInfo {
+        let owner = handle.access.as_ref().map(|a| lock(a).owner);
+        RoomInfo {
+            id: handle.id.clone(),
+            name: handle.name.clone(),
+            topic: String::new(),
+            count: handle.count(),
+            banner: None,
+            private: true,
+            owner,
+        }
+    }
+
+    fn tell_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
+        let Some(access) = &handle.access else { return };
+        let members = lock(access).members.clone();
+        let shared = frame(msg.to_json());
+        for member in members {
+            if let Some(session) = self.session(member) {
+                session.send(&shared);
+            }
+        }
+    }
+
+    /// Creates a private room named `name` (vetted like nicknames) owned by `session`, who must then
+    /// join it. Returns the room id.
+    pub fn create_private_room(&self, session: &Session, name: &str) -> Result<String, Refusal> {
+        let name = sanitize(name)?;
+        let length = name.chars().count();
+        if !(ROOM_NAME_MIN_CHARS..=ROOM_NAME_MAX_CHARS).contains(&length) {
+            return Err(Refusal::new("invalid_room_name"));
+        }
+        if self.pipeline.engine().check_room_name(&name).is_err() {
+            return Err(Refusal::new("room_name_refused"));
+        }
+        let id = format!("p-{}", crate::entry::random_token().get(..12).unwrap_or("0"));
+        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone());
+        let access =
+            PrivateAccess { owner: session.id, members: Vec::new(), invited: [session.id].into_iter().collect() };
+        let handle = RoomHandle {
+            id: id.clone(),
+            name: name.clone(),
+            name_en: name,
+            topic: String::new(),
+            topic_en: String::new(),
+            banner: None,
+            banner_en: None,
+            tx,
+            count,
+            access: Some(std::sync::Mutex::new(access)),
+        };
+        self.private_rooms.insert(id.clone(), Arc::new(handle));
+        Ok(id)
+    }
+
+    /// Called by `join`: only members and invited people get in, within the cap.
+    pub(super) fn admit_to_private(
+        &self,
+        session: &Session,
+        handle: &RoomHandle,
+        access: &std::sync::Mutex<PrivateAccess>,
+    ) -> Result<(), Refusal> {
+        let info;
+        {
+            let mut access = lock(access);
+            if access.members.contains(&session.id) {
+                return Ok(());
+            }
+            if !access.invited.contains(&session.id) {
+                return Err(Refusal::new("not_invited"));
+            }
+            if access.members.len() >= self.config.private_room_max_members {
+                return Err(Refusal::new("room_full"));
+            }
+            access.invited.remove(&session.id);
+            access.members.push(session.id);
+        }
+        info = self.private_info(handle);
+        session.send(&frame(ServerMsg::PrivateRoom { room: info }.to_json()));
+        Ok(())
+    }
+
+    pub fn invite(&self, session: &Session, room: &str, member: MemberId) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        let access = handle.access.as_ref().ok_or(Refusal::new("not_private"))?;
+        if member == session.id {
+            return Err(Refusal::new("self"));
+        }
+        let invitee = self.session(member).ok_or(Refusal::new("unknown_member"))?;
+        if self.is_blocked_either(session.id, member) {
+            return Err(Refusal::new("blocked"));
+        }
+        {
+            let mut state = session.state();
+            if state.dm_suspended {
+                return Err(Refusal::new("dm_suspended"));
+            }
+            let now = Instant::now();
+            self.new_conversation_allowed(&mut state, now)?;
+            let mut access = lock(access);
+            if !access.members.contains(&session.id) {
+                return Err(Refusal::new("not_in_room"));
+            }
+            if access.members.contains(&member) || !access.invited.insert(member) {
+                return Err(Refusal::new("already_invited"));
+            }
+            state.new_conversations.push_back(now);
+        }
+        let invitation =
+            ServerMsg::RoomInvitation { room: self.private_info(&handle), from: session.member_for(invitee.position) };
+        invitee.send(&frame(invitation.to_json()));
+        Ok(())
+    }
+
+    /// Declines an invitation; the members of the room are told.
+    pub fn decline_invitation(&self, session: &Session, room: &str) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        let access = handle.access.as_ref().ok_or(Refusal::new("not_private"))?;
+        if !lock(access).invited.remove(&session.id) {
+            return Err(Refusal::new("not_invited"));
+        }
+        let answer = ServerMsg::RoomInvitationAnswer { room: room.to_owned(), member: session.id, accepted: false };
+        self.tell_members(&handle, &answer);
+        Ok(())
+    }
+
+    /// Leaves a room (public or private); a private room with nobody left ends, and one whose owner
+    /// left passes to its longest-standing member.
+    pub(super) async fn leave_room(&self, handle: &Arc<RoomHandle>, member: MemberId) {
+        let _ = handle.tx.send(RoomCmd::Leave { member }).await;
+        let Some(access) = &handle.access else { return };
+        let (empty, new_owner) = {
+            let mut access = lock(access);
+            access.members.retain(|m| *m != member);
+            let new_owner = if access.owner == member {
+                access.members.first().copied().inspect(|&next| access.owner = next)
+            } else {
+                None
+            };
+            (access.members.is_empty(), new_owner)
+        };
+        if empty {
+            // Dropping the last handle closes the room task's channel: the task ends.
+            self.private_rooms.remove(&handle.id);
+        } else if new_owner.is_some() {
+            self.tell_members(handle, &ServerMsg::PrivateRoom { room: self.private_info(handle) });
+        }
+    }
+
+    /// Owner only: removes a member from the room.
+    pub async fn remove_from_room(&self, session: &Session, room: &str, member: MemberId) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        let access = handle.access.as_ref().ok_or(Refusal::new("not_private"))?;
+        {
+            let access = lock(access);
+            if access.owner != session.id {
+                return Err(Refusal::new("not_owner"));
+            }
+            if member == session.id || !access.members.contains(&member) {
+                return Err(Refusal::new("unknown_member"));
+            }
+        }
+        if let Some(removed) = self.session(member) {
+            removed.state().rooms.remove(room);
+            removed.send(&frame(ServerMsg::Removed { room: room.to_owned() }.to_json()));
+        }
+        self.leave_room(&handle, member).await;
+        Ok(())
+    }
+
+    /// Owner only: hands the room over to another member of it.
+    pub fn hand_over(&self, session: &Session, room: &str, member: MemberId) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        let access = handle.access.as_ref().ok_or(Refusal::new("not_private"))?;
+        {
+            let mut access = lock(access);
+            if access.owner != session.id {
+                return Err(Refusal::new("not_owner"));
+            }
+            if !access.members.contains(&member) {
+                return Err(Refusal::new("unknown_member"));
+            }
+            access.owner = member;
+        }
+        self.tell_members(&handle, &ServerMsg::PrivateRoom { room: self.private_info(&handle) });
+        Ok(())
+    }
+
+    /// A session ended: its pending invitations go with it.
+    pub(super) fn forget_invitations(&self, member: MemberId) {
+        for room in self.private_rooms.iter() {
+            if let Some(access) = &room.access {
+                lock(access).invited.remove(&member);
+            }
+        }
+    }
+
+    /// The private rooms a member belongs to, for `welcome`.
+    pub fn private_rooms_of(&self, member: MemberId) -> Vec<RoomInfo> {
+        self.private_rooms
+            .iter()
+            .filter(|r| r.access.as_ref().is_some_and(|a| lock(a).members.contains(&member)))
+            .map(|r| self.private_info(r.value()))
+            .collect()
+    }
+
+    pub fn private_room_count(&self) -> usize {
+        self.private_rooms.len()
+    }
+}
