@@ -17,7 +17,7 @@
 import * as api from './api.js';
 import * as convs from './conversations.js';
 import { $, el } from './dom.js';
-import { fullTime } from './format.js';
+import { fullTime, STATUSES } from './format.js';
 import { initEntry, showApp, showEntry } from './entry.js';
 import { applyI18n, currentLang, onLangChange, t, toggleLang } from './i18n.js';
 import { applyPresence, initMembers, removeMember, renderMembers, requestMembers, setMembers } from './members.js';
@@ -123,6 +123,9 @@ function onWelcome(msg) {
   }
   if (!state.active && state.convs.size > 0) convs.activate(state.convs.keys().next().value);
   freshEntry = false;
+  // My availability survives reloads in this browser; the server starts at "available".
+  if (myStatus() !== 'available') send({ t: 'status', status: myStatus() });
+  syncStatusSelects();
   requestMembers();
   convs.flushQueue();
   renderRooms();
@@ -156,6 +159,29 @@ const HANDLERS = {
 function onMessage(msg) {
   const handler = HANDLERS[msg.t];
   if (handler) handler(msg);
+}
+
+// ---------------------------------------------------------------------------------- status
+
+const STATUS_KEY = 'papote.status';
+
+function myStatus() {
+  try {
+    const saved = localStorage.getItem(STATUS_KEY);
+    if (STATUSES.includes(saved)) return saved;
+  } catch { /* not kept */ }
+  return 'available';
+}
+
+function syncStatusSelects() {
+  for (const select of document.querySelectorAll('[data-status-select]')) select.value = myStatus();
+}
+
+function setMyStatus(status) {
+  if (!STATUSES.includes(status)) return;
+  try { localStorage.setItem(STATUS_KEY, status); } catch { /* not kept */ }
+  send({ t: 'status', status });
+  syncStatusSelects();
 }
 
 // ---------------------------------------------------------------------------------- lifecycle
@@ -196,6 +222,7 @@ function endChat() {
 async function leaveSite() {
   // Stop first: the server closes every socket of the session (4001), this one included.
   if (socket) socket.stop();
+  try { localStorage.removeItem(STATUS_KEY); } catch { /* not kept */ }
   await api.leave();
   endChat();
   showEntry();
@@ -271,6 +298,9 @@ function wireGlobalActions() {
     if (event.key === 'Escape' && !modalOpen()) closeDrawer();
   });
   document.addEventListener('papote:blocked', (event) => removeMember(event.detail));
+  document.addEventListener('change', (event) => {
+    if (event.target.matches('[data-status-select]')) setMyStatus(event.target.value);
+  });
   $('.skip').addEventListener('click', (event) => {
     event.preventDefault();
     convs.focusComposer();

@@ -4,7 +4,7 @@
 
 import { compactCard, safetyCard } from './cards.js';
 import { $, clear, el, keepFocus, setText } from './dom.js';
-import { fullTime, memberDetails, timeLabel } from './format.js';
+import { fullTime, memberDetails, onlineFor, statusOf, timeLabel } from './format.js';
 import { applyI18n, t } from './i18n.js';
 import { memberRow } from './members.js';
 import { openReport, confirmShare } from './modal.js';
@@ -293,7 +293,8 @@ export function renderHeader(conv) {
   } else {
     const peer = dmPeer(conv);
     n.title.prepend(el('span', { class: `gender-mark g-${peer.gender}`, text: t(`gender.letter.${peer.gender}`), attrs: { 'aria-hidden': 'true' } }), ' ');
-    setText(n.sub, peer.age ? t('conv.privateSub', { details: memberDetails(peer) }) : '');
+    const details = [memberDetails(peer), statusOf(peer) !== 'available' ? t(`status.${statusOf(peer)}`) : '', onlineFor(peer.since)].filter(Boolean).join(' · ');
+    setText(n.sub, peer.age ? t('conv.privateSub', { details }) : '');
     n.banner.hidden = true;
     const blocked = state.blocked.has(conv.id);
     n.actions.append(

@@ -17,13 +17,31 @@ export function genderName(gender) {
   return t(`gender.name.${gender}`);
 }
 
-/** "34 ans · H · Marseille · ~5 km", for titles and request cards. */
+/** "34 ans · homme · Marseille · ~5 km", for titles and request cards. */
 export function memberDetails(member) {
   const parts = [t('members.age', { age: member.age }), genderName(member.gender)];
   if (member.city) parts.push(member.city);
   const distance = distanceLabel(member.distance_km);
   if (distance) parts.push(distance);
   return parts.join(' · ');
+}
+
+/** "en ligne depuis 20 min" from the entry time (Unix ms); "" when unknown. */
+export function onlineFor(since, now = Date.now()) {
+  if (!since) return '';
+  const minutes = Math.floor((now - since) / 60000);
+  let duration;
+  if (minutes < 1) duration = t('duration.justNow');
+  else if (minutes < 60) duration = t('duration.minutes', { n: minutes });
+  else duration = t('duration.hours', { n: Math.floor(minutes / 60) });
+  return t('members.online', { duration });
+}
+
+export const STATUSES = ['available', 'busy', 'away'];
+
+/** The member's availability, "available" when the server does not say. */
+export function statusOf(member) {
+  return STATUSES.includes(member.status) ? member.status : 'available';
 }
 
 function pad(n) {

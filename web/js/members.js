@@ -2,7 +2,7 @@
 // and age range. Clicking a member opens a private conversation with them.
 
 import { $, $$, clear, el, keepFocus, setText } from './dom.js';
-import { distanceLabel, genderLetter, genderName } from './format.js';
+import { distanceLabel, genderLetter, genderName, onlineFor, statusOf } from './format.js';
 import { t } from './i18n.js';
 import { remember, state } from './state.js';
 
@@ -27,6 +27,8 @@ function loadFilter() {
   form.elements.age_max.value = state.filter.age_max;
 }
 
+let searchTimer = null;
+
 function readFilter() {
   const form = $('#member-filters');
   const gender = $$('input[name="gender"]:checked', form).map((b) => b.value);
@@ -40,12 +42,18 @@ function readFilter() {
   return { gender, age_min: ageMin, age_max: ageMax };
 }
 
+function currentSearch() {
+  return $('#member-search').value.trim().toLowerCase().slice(0, 20);
+}
+
 /** Sends my filter; the server answers with a fresh `members` list. */
 export function requestMembers() {
   const filter = state.filter;
   // No box ticked means nobody: say so to the server as an impossible filter rather than "all".
   const message = { t: 'members', age_min: filter.age_min, age_max: filter.age_max };
   if (filter.gender.length < 3) message.gender = filter.gender;
+  const search = currentSearch();
+  if (search) message.search = search;
   if (filter.gender.length === 0) {
     state.members = [];
     renderMembers();
@@ -64,8 +72,15 @@ export function initMembers(handlers) {
     try { localStorage.setItem(FILTER_KEY, JSON.stringify(state.filter)); } catch { /* not kept */ }
     requestMembers();
   };
-  form.addEventListener('change', changed);
+  form.addEventListener('change', (event) => {
+    if (event.target.name !== 'search') changed();
+  });
   form.addEventListener('submit', (event) => { event.preventDefault(); changed(); });
+  // The nickname search is not remembered; it asks the server as one types, gently.
+  $('#member-search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(requestMembers, 250);
+  });
   $('#member-list').addEventListener('click', (event) => {
     const row = event.target.closest('[data-member]');
     if (!row) return;
@@ -76,7 +91,9 @@ export function initMembers(handlers) {
 
 function visible(member) {
   const f = state.filter;
-  return !state.blocked.has(member.id) && f.gender.includes(member.gender) && member.age >= f.age_min && member.age <= f.age_max;
+  const search = currentSearch();
+  return !state.blocked.has(member.id) && f.gender.includes(member.gender) && member.age >= f.age_min && member.age <= f.age_max
+    && (!search || member.nickname.toLowerCase().includes(search));
 }
 
 export function setMembers(list) {
@@ -106,14 +123,18 @@ export function removeMember(id) {
 /** One member row: "nickname, age, gender letter, city, distance". Also used in room lists. */
 export function memberRow(member, extraClass = '') {
   const distance = distanceLabel(member.distance_km);
+  const status = statusOf(member);
+  const online = onlineFor(member.since);
+  const details = [String(member.age), genderName(member.gender), member.city, distance, t(`status.${status}`), online].filter(Boolean).join(', ');
   return el('button', {
     type: 'button',
-    class: `member ${extraClass}`.trim(),
+    class: `member is-${status} ${extraClass}`.trim(),
     data: { member: member.id },
-    attrs: { 'aria-label': t('members.write', { name: member.nickname }) + ` — ${member.age}, ${genderName(member.gender)}${member.city ? `, ${member.city}` : ''}${distance ? `, ${distance}` : ''}` },
+    title: online || undefined,
+    attrs: { 'aria-label': `${t('members.write', { name: member.nickname })} — ${details}` },
   },
   el('span', { class: `gender-mark g-${member.gender}`, text: genderLetter(member.gender), attrs: { 'aria-hidden': 'true' } }),
-  el('span', { class: 'member-nick', text: member.nickname }),
+  el('span', { class: 'member-nick' }, el('span', { class: `status-dot s-${status}`, attrs: { 'aria-hidden': 'true' } }), member.nickname),
   el('span', { class: 'member-age mono', text: String(member.age) }),
   el('span', { class: 'member-city', text: member.city || '' }),
   el('span', { class: 'member-distance mono', text: distance }));
