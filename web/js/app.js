@@ -77,6 +77,7 @@ function onFatal(code) {
 function onWelcome(msg) {
   state.connection += 1;
   state.me = msg.me;
+  convs.setLimits(msg.limits);
   renderMe();
   setRooms(msg.rooms);
   state.blocked = new Set(msg.blocked || []);

@@ -11,7 +11,8 @@ import { openReport, confirmShare } from './modal.js';
 import { renderRooms, roomInfo } from './rooms.js';
 import { remember, state } from './state.js';
 
-const MAX_CHARS = 500;
+/** The longest message, from `welcome.limits` (500 until told otherwise). */
+let maxChars = 500;
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 4000;
 /** Lines kept per conversation in the page. */
@@ -36,6 +37,16 @@ export function initConversations(handlers) {
 function nextRef() {
   refCounter += 1;
   return `c${Date.now().toString(36)}${refCounter.toString(36)}`;
+}
+
+export function setLimits(limits) {
+  if (limits && Number.isInteger(limits.message_max_chars) && limits.message_max_chars > 0) {
+    maxChars = limits.message_max_chars;
+    for (const conv of state.convs.values()) {
+      conv.nodes.input.maxLength = maxChars;
+      updateCounter(conv);
+    }
+  }
 }
 
 export function activeConv() {
@@ -82,6 +93,7 @@ function createConv(key, kind, id) {
   const n = conv.nodes;
   n.intro = el('div', { class: 'log-intro' });
   n.log.append(n.intro);
+  n.input.maxLength = maxChars;
   const inputId = `input-${key.replace(':', '-')}`;
   n.input.id = inputId;
   $('label', n.form).htmlFor = inputId;
@@ -345,7 +357,7 @@ function updateComposer(conv) {
 }
 
 function updateCounter(conv) {
-  const left = MAX_CHARS - Array.from(conv.nodes.input.value).length;
+  const left = maxChars - Array.from(conv.nodes.input.value).length;
   setText(conv.nodes.count, String(left));
   conv.nodes.count.classList.toggle('is-low', left <= 50);
   conv.nodes.count.classList.toggle('is-over', left < 0);
@@ -583,7 +595,7 @@ function submitLine(conv) {
   const input = conv.nodes.input;
   const text = input.value.trim();
   if (!text || !canWrite(conv)) return;
-  if (Array.from(text).length > MAX_CHARS) {
+  if (Array.from(text).length > maxChars) {
     updateCounter(conv);
     return;
   }
