@@ -358,6 +358,15 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await line.locator('.card-compact.card-meeting').waitFor({ timeout: TIMEOUT });
     });
 
+    await t.test('availability: Julie says she is busy, Marius sees it in his list', async () => {
+      await julie.page.selectOption('.topbar [data-status-select]', 'busy');
+      const row = marius.page.locator('#member-list .member', { hasText: 'Julie' });
+      await row.locator('.status-dot.s-busy').waitFor({ timeout: TIMEOUT });
+      assert.match(await row.getAttribute('aria-label'), /Occupé·e/);
+      await julie.page.selectOption('.topbar [data-status-select]', 'available');
+      await row.locator('.status-dot.s-available').waitFor({ timeout: TIMEOUT });
+    });
+
     await t.test('report modal: a category and send, in two clicks; Escape closes', async () => {
       const { page } = julie;
       await page.locator('.tab', { hasText: 'Marius' }).click();
@@ -411,6 +420,12 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await page.click('[data-action="open-drawer"][data-drawer="members"]');
       await page.locator('#member-list .member', { hasText: 'Marius' }).waitFor({ timeout: TIMEOUT });
       await shot(page, 'phone-members-drawer');
+      // Nickname search, answered by the server.
+      await page.fill('#member-search', 'mar');
+      await page.locator('#member-list .member', { hasText: 'Julie' }).waitFor({ state: 'detached', timeout: TIMEOUT });
+      assert.equal(await page.locator('#member-list .member', { hasText: 'Marius' }).count(), 1);
+      await page.fill('#member-search', '');
+      await page.locator('#member-list .member', { hasText: 'Julie' }).waitFor({ timeout: TIMEOUT });
       await page.keyboard.press('Escape');
       await page.locator('#backdrop').waitFor({ state: 'hidden', timeout: TIMEOUT });
       // A room with a safety banner at its top.
