@@ -264,10 +264,16 @@ pub enum ClientMsg {
     DmDecline {
         with: MemberId,
     },
+    /// A conversation's messages after `since` (resuming), or the page before `before` (scrolling
+    /// up, at most `limit`).
     DmHistory {
         with: MemberId,
         #[serde(default)]
         since: Option<u64>,
+        #[serde(default)]
+        before: Option<u64>,
+        #[serde(default)]
+        limit: Option<u32>,
     },
     Block {
         member: MemberId,
@@ -319,6 +325,20 @@ pub enum ClientMsg {
     /// Owner only: hand the room over to another member of it.
     RoomOwner {
         room: String,
+        member: MemberId,
+    },
+    /// Older messages of a room (scrolling up): those before `before` (a `seq`), at most `limit`.
+    History {
+        room: String,
+        before: u64,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    /// Hide a member's public lines (room messages, typing) from me; `unignore` shows them again.
+    Ignore {
+        member: MemberId,
+    },
+    Unignore {
         member: MemberId,
     },
     /// My availability, shown in member lists.
@@ -401,6 +421,9 @@ pub enum ServerMsg {
         joined: Vec<String>,
         conversations: Vec<Conversation>,
         blocked: Vec<MemberId>,
+        /// Members whose public lines I hide.
+        #[serde(default)]
+        ignored: Vec<MemberId>,
         limits: Limits,
     },
     Rooms {
@@ -425,6 +448,9 @@ pub enum ServerMsg {
         at: i64,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         card: Option<CardKind>,
+        /// Members of the room named with `@nickname` in the text.
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        mentions: Vec<MemberId>,
     },
     RoomMembers {
         room: String,
@@ -462,6 +488,9 @@ pub enum ServerMsg {
     DmHistory {
         with: MemberId,
         messages: Vec<DmEntry>,
+        /// Older messages remain (when paging with `before`).
+        #[serde(default)]
+        more: bool,
     },
     Members {
         list: Vec<Member>,
@@ -493,6 +522,12 @@ pub enum ServerMsg {
         reference: Option<String>,
         kind: CardKind,
         to: MemberId,
+    },
+    /// Older room messages, oldest first; `more`: there are older ones still.
+    History {
+        room: String,
+        messages: Vec<serde_json::Value>,
+        more: bool,
     },
     /// A private room I am in was created or changed (owner, name): replaces what I knew of it.
     PrivateRoom {

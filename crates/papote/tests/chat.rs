@@ -364,3 +364,92 @@ async fn bad_frames_get_errors_and_oversized_frames_close_with_1009() {
     assert!(matches!(bob.ws.next(Duration::from_secs(2)).await, Next::Msg(_)));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn mentions_name_the_members_of_the_room() {
+    let server = TestServer::start().await;
+    let mut alice = server.member("Alice").await;
+    let mut bob = server.member("Bob_59").await;
+    alice.ws.join("cuisine").await;
+    bob.ws.join("cuisine").await;
+    let ack = alice.ws.say("cuisine", "@bob_59 tu as la recette ? et @Personne ?", "m1").await;
+    let msg = bob.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    assert_eq!(msg["mentions"], json!([bob.id]));
+    let ack = alice.ws.say("cuisine", "écrivez-moi à alice@exemple.fr", "m2").await;
+    let msg = bob.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    assert!(msg.get("mentions").is_none(), "{msg}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn scrolling_up_pages_through_older_room_and_private_messages() {
+    let server = TestServer::with(|c| c.messages_per_window = 10_000).await;
+    let mut alice = server.member("Alice").await;
+    let mut bob = server.member("Bob").await;
+    alice.ws.join("voyages").await;
+    for i in 0..120 {
+        alice.ws.say("voyages", &format!("souvenir {i}"), &format!("v{i}")).await;
+    }
+    let joined = bob.ws.join("voyages").await;
+    let history = joined["history"].as_array().unwrap();
+    assert_eq!(history.len(), 50);
+    let oldest_seen = history[0]["seq"].as_u64().unwrap();
+    bob.ws.send(json!({"t": "history", "room": "voyages", "before": oldest_seen, "limit": 50})).await;
+    let page = bob.ws.expect("history").await;
+    let texts: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.first(), Some(&"souvenir 20"));
+    assert_eq!(texts.last(), Some(&"souvenir 69"));
+    assert_eq!(page["more"], true);
+    let oldest = page["messages"][0]["seq"].as_u64().unwrap();
+    bob.ws.send(json!({"t": "history", "room": "voyages", "before": oldest, "limit": 50})).await;
+    let page = bob.ws.expect("history").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 20);
+    assert_eq!(page["more"], false);
+
+    // Private conversations page the same way.
+    alice.ws.dm(&bob.id, "coucou", "d0").await;
+    bob.ws.expect("dm_request").await;
+    bob.ws.send(json!({"t": "dm_accept", "with": alice.id})).await;
+    for i in 1..30 {
+        alice.ws.dm(&bob.id, &format!("message {i}"), &format!("d{i}")).await;
+    }
+    bob.ws.send(json!({"t": "dm_history", "with": alice.id, "before": 21, "limit": 10})).await;
+    let page = bob.ws.expect("dm_history").await;
+    let seqs: Vec<u64> = page["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (11..=20).collect::<Vec<_>>());
+    assert_eq!(page["more"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ignore_hides_public_lines_for_me_while_block_stops_private_messages() {
+    let server = TestServer::start().await;
+    let mut alice = server.member("Alice").await;
+    let mut bob = server.member("Bavard").await;
+    let mut carol = server.member("Carol").await;
+    for person in [&mut alice, &mut bob, &mut carol] {
+        person.ws.join("sport").await;
+    }
+    alice.ws.send(json!({"t": "ignore", "member": bob.id})).await;
+    bob.ws.send(json!({"t": "typing", "room": "sport"})).await;
+    let ack = bob.ws.say("sport", "blabla", "b1").await;
+    // Carol sees Bob; Alice does not.
+    carol.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    alice.ws.expect_none("room_msg", Duration::from_millis(300)).await;
+    assert!(!alice.ws.seen.iter().any(|m| m["t"] == "typing"), "typing from an ignored member is hidden too");
+    // Ignoring is not blocking: Bob can still write to Alice privately.
+    assert_eq!(bob.ws.dm(&alice.id, "pourquoi tu m'ignores ?", "d1").await["t"], "ack");
+    alice.ws.expect("dm_request").await;
+    // Unignore: his lines come back.
+    alice.ws.send(json!({"t": "unignore", "member": bob.id})).await;
+    let ack = bob.ws.say("sport", "re", "b2").await;
+    alice.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    // The list of ignored members survives a reconnect.
+    alice.ws.send(json!({"t": "ignore", "member": bob.id})).await;
+    alice.ws.send(json!({"t": "ping"})).await;
+    alice.ws.expect("pong").await;
+    let mut again = alice.browser.connect().await;
+    let welcome = again.expect("welcome").await;
+    assert_eq!(welcome["ignored"], json!([bob.id]));
+    server.stop().await;
+}

@@ -32,7 +32,9 @@ use crate::protocol::{
 use crate::store::{NewCase, NewReport, Store};
 
 /// Messages kept per private conversation (for resuming and for report evidence).
-const DM_HISTORY: usize = 200;
+const DM_HISTORY: usize = 500;
+/// Private messages are kept this long at most (the retention window).
+const DM_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Members listed in `members`.
 const MEMBER_LIST_MAX: usize = 200;
 /// New arrivals sent to one viewer in one presence batch (the nearest ones).
@@ -388,6 +390,7 @@ impl Hub {
             joined,
             conversations,
             blocked,
+            ignored: session.ignored(),
             limits: Limits { message_max_chars: MESSAGE_MAX_CHARS, frame_max_bytes: FRAME_MAX_BYTES },
         };
         frame(msg.to_json())
@@ -508,6 +511,24 @@ impl Hub {
                 presence.joined.push(session.id);
             }
         }
+    }
+
+    /// Older messages of a room I am in.
+    pub async fn room_history(
+        &self,
+        session: &Session,
+        outbox: &Outbox,
+        room: &str,
+        before: u64,
+        limit: Option<u32>,
+    ) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        if !session.state().rooms.contains(room) {
+            return Err(Refusal::new("not_in_room"));
+        }
+        let limit = limit.unwrap_or(50) as usize;
+        let command = RoomCmd::History { before, limit, outbox: outbox.clone() };
+        handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))
     }
 
     pub fn typing_in_room(&self, session: &Session, room: &str) {
@@ -782,12 +803,30 @@ impl Hub {
         Ok(())
     }
 
-    pub fn dm_history(&self, session: &Session, with: MemberId, since: Option<u64>) -> Result<Frame, Refusal> {
-        let conversations = lock(&self.conversations);
-        let conversation = conversations.get(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
-        let messages =
-            conversation.history.iter().filter(|m| since.is_none_or(|s| m.seq > s)).cloned().collect::<Vec<_>>();
-        Ok(frame(ServerMsg::DmHistory { with, messages }.to_json()))
+    pub fn dm_history(
+        &self,
+        session: &Session,
+        with: MemberId,
+        since: Option<u64>,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<Frame, Refusal> {
+        let mut conversations = lock(&self.conversations);
+        let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
+        let oldest_kept = now_ms() - DM_RETENTION_MS;
+        while conversation.history.front().is_some_and(|m| m.at < oldest_kept) {
+            conversation.history.pop_front();
+        }
+        let (messages, more) = match before {
+            Some(before) => {
+                let older: Vec<&DmEntry> = conversation.history.iter().filter(|m| m.seq < before).collect();
+                let take = (limit.unwrap_or(50) as usize).clamp(1, 100);
+                let page = &older[older.len().saturating_sub(take)..];
+                (page.iter().map(|m| (*m).clone()).collect::<Vec<_>>(), older.len() > page.len())
+            }
+            None => (conversation.history.iter().filter(|m| since.is_none_or(|s| m.seq > s)).cloned().collect(), false),
+        };
+        Ok(frame(ServerMsg::DmHistory { with, messages, more }.to_json()))
     }
 
     pub fn typing_to(&self, session: &Session, to: MemberId) {

@@ -22,6 +22,11 @@ use crate::protocol::{Author, CardKind, Member, MemberId, ServerMsg};
 pub const HISTORY_EVENTS: usize = 256;
 /// Messages sent to a member who joins without `since` (or whose gap is too old).
 pub const JOIN_HISTORY_MESSAGES: usize = 50;
+/// Messages a room keeps for scrolling back, and for how long (the rooms' retention window).
+pub const ARCHIVE_MESSAGES: usize = 2000;
+pub const ARCHIVE_MS: i64 = 24 * 3600 * 1000;
+/// Most messages in one `history` answer.
+pub const HISTORY_PAGE_MAX: usize = 100;
 /// Members listed in `joined`; the room's count is always exact.
 pub const JOIN_MEMBER_LIST: usize = 300;
 const MEMBER_BATCH: Duration = Duration::from_millis(200);
@@ -59,6 +64,12 @@ pub enum RoomCmd {
     /// The last messages, oldest first, as their JSON frames (for reports' frozen evidence).
     Recent {
         reply: oneshot::Sender<Vec<Frame>>,
+    },
+    /// Older messages for one connection (scrolling up).
+    History {
+        before: u64,
+        limit: usize,
+        outbox: Outbox,
     },
 }
 
@@ -104,11 +115,20 @@ struct Event {
     message_id: Option<u64>,
 }
 
+struct Archived {
+    seq: u64,
+    frame: Frame,
+    id: u64,
+    at: i64,
+}
+
 struct Room {
     id: String,
     members: HashMap<MemberId, RoomMember>,
     seq: u64,
     history: VecDeque<Event>,
+    /// Messages only, for scrolling back within the retention window.
+    archive: VecDeque<Archived>,
     joined_batch: Vec<MemberId>,
     left_batch: Vec<MemberId>,
     count: Arc<AtomicU32>,
@@ -138,6 +158,7 @@ pub fn spawn(id: String, shutdown: CancellationToken) -> (mpsc::Sender<RoomCmd>,
         members: HashMap::new(),
         seq: 0,
         history: VecDeque::with_capacity(HISTORY_EVENTS),
+        archive: VecDeque::new(),
         joined_batch: Vec::new(),
         left_batch: Vec::new(),
         count: count.clone(),
@@ -185,14 +206,26 @@ impl Room {
             }
             RoomCmd::Say { author, id, text, at, card, shadow: false } => {
                 let seq = self.seq + 1;
-                let msg = ServerMsg::RoomMsg { room: self.id.clone(), seq, id, from: author, text, at, card };
-                self.publish(frame(msg.to_json()), Some(id));
+                let mentions = self.mentions(&text);
+                let author_id = author.id;
+                let msg = ServerMsg::RoomMsg { room: self.id.clone(), seq, id, from: author, text, at, card, mentions };
+                let frame = frame(msg.to_json());
+                self.archive_message(seq, id, at, &frame);
+                self.publish_from(frame, Some(id), Some(author_id));
             }
             RoomCmd::Say { author, id, text, at, card, shadow: true } => {
                 // Looks like any line to its author (same next seq), reaches no one else.
                 if let Some(member) = self.members.get(&author.id) {
-                    let msg =
-                        ServerMsg::RoomMsg { room: self.id.clone(), seq: self.seq, id, from: author, text, at, card };
+                    let msg = ServerMsg::RoomMsg {
+                        room: self.id.clone(),
+                        seq: self.seq,
+                        id,
+                        from: author,
+                        text,
+                        at,
+                        card,
+                        mentions: Vec::new(),
+                    };
                     let own = frame(msg.to_json());
                     member.outboxes.iter().for_each(|o| {
                         o.send(&own);
@@ -201,6 +234,7 @@ impl Room {
             }
             RoomCmd::Delete { ids } => {
                 self.history.retain(|e| e.message_id.is_none_or(|id| !ids.contains(&id)));
+                self.archive.retain(|m| !ids.contains(&m.id));
                 let notice = frame(ServerMsg::Deleted { room: Some(self.id.clone()), ids }.to_json());
                 for member in self.members.values() {
                     member.outboxes.iter().for_each(|o| {
@@ -213,13 +247,28 @@ impl Room {
                 if let Ok(json) = json {
                     let typing = frame(json);
                     for (id, member) in &self.members {
-                        if *id != author.id {
+                        if *id != author.id && !member.session.ignores(author.id) {
                             member.outboxes.iter().for_each(|o| {
                                 o.send(&typing);
                             });
                         }
                     }
                 }
+            }
+            RoomCmd::History { before, limit, outbox } => {
+                let older: Vec<&Archived> = self.archive.iter().filter(|m| m.seq < before).collect();
+                let page = &older[older.len().saturating_sub(limit.clamp(1, HISTORY_PAGE_MAX))..];
+                let more = older.len() > page.len();
+                let room = serde_json::to_string(&self.id).unwrap_or_else(|_| "\"\"".into());
+                let mut json = format!(r#"{{"t":"history","room":{room},"messages":["#);
+                for (i, message) in page.iter().enumerate() {
+                    if i > 0 {
+                        json.push(',');
+                    }
+                    json.push_str(&message.frame);
+                }
+                let _ = write!(json, r#"],"more":{more}}}"#);
+                outbox.send(&frame(json));
             }
             RoomCmd::Recent { reply } => {
                 let frames = self.history.iter().filter(|e| e.message_id.is_some()).map(|e| e.frame.clone()).collect();
@@ -299,10 +348,49 @@ impl Room {
         }
     }
 
+    /// Keeps a message for scrolling back: at most `ARCHIVE_MESSAGES`, none older than a day.
+    fn archive_message(&mut self, seq: u64, id: u64, at: i64, frame: &Frame) {
+        while self.archive.len() >= ARCHIVE_MESSAGES || self.archive.front().is_some_and(|m| m.at < at - ARCHIVE_MS) {
+            self.archive.pop_front();
+        }
+        self.archive.push_back(Archived { seq, frame: frame.clone(), id, at });
+    }
+
+    /// The room's members named with `@nickname` in a text (look-alikes count).
+    fn mentions(&self, text: &str) -> Vec<MemberId> {
+        if !text.contains('@') {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for word in text.split('@').skip(1) {
+            let name: String =
+                word.chars().take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+            let name = name.trim_end_matches('.');
+            if name.len() < 3 {
+                continue;
+            }
+            let key = crate::entry::uniqueness_key(name);
+            if let Some(member) = self.members.values().find(|m| m.session.skeleton == key)
+                && !found.contains(&member.session.id)
+            {
+                found.push(member.session.id);
+            }
+        }
+        found
+    }
+
     /// Numbers an event, keeps it for replay, and sends it to every member connection.
     fn publish(&mut self, frame: Frame, message_id: Option<u64>) {
+        self.publish_from(frame, message_id, None);
+    }
+
+    /// Same, skipping members who ignore `author`.
+    fn publish_from(&mut self, frame: Frame, message_id: Option<u64>, author: Option<MemberId>) {
         self.seq += 1;
         for member in self.members.values() {
+            if author.is_some_and(|a| member.session.ignores(a)) {
+                continue;
+            }
             for outbox in &member.outboxes {
                 outbox.send(&frame);
             }

@@ -1,8 +1,8 @@
 //! A member's session: who they are, their live connections, and what the server remembers for
 //! them while they are online.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
@@ -88,6 +88,10 @@ pub struct Session {
     pub lang: Lang,
     connections: Mutex<Vec<Outbox>>,
     status: AtomicU8,
+    /// Members whose public lines this member hides; the flag spares the lock on the fan-out path
+    /// for the many who ignore nobody.
+    ignoring: Mutex<HashSet<MemberId>>,
+    ignores_anyone: AtomicBool,
     /// Bumped on every new connection, so a grace timer knows whether someone came back.
     generation: AtomicU64,
     state: Mutex<SessionState>,
@@ -121,6 +125,8 @@ impl Session {
             lang,
             connections: Mutex::new(Vec::new()),
             status: AtomicU8::new(0),
+            ignoring: Mutex::new(HashSet::new()),
+            ignores_anyone: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             state: Mutex::new(SessionState::default()),
             ended: CancellationToken::new(),
@@ -156,6 +162,24 @@ impl Session {
     /// This member without distance (room member lists, shared by every viewer).
     pub fn member(&self) -> Member {
         self.member_for(None)
+    }
+
+    pub fn ignores(&self, member: MemberId) -> bool {
+        self.ignores_anyone.load(Ordering::Relaxed) && lock(&self.ignoring).contains(&member)
+    }
+
+    pub fn set_ignored(&self, member: MemberId, ignored: bool) {
+        let mut ignoring = lock(&self.ignoring);
+        if ignored {
+            ignoring.insert(member);
+        } else {
+            ignoring.remove(&member);
+        }
+        self.ignores_anyone.store(!ignoring.is_empty(), Ordering::Relaxed);
+    }
+
+    pub fn ignored(&self) -> Vec<MemberId> {
+        lock(&self.ignoring).iter().copied().collect()
     }
 
     pub fn status(&self) -> Status {

@@ -209,6 +209,13 @@ impl Connection {
         match msg {
             ClientMsg::Ping => self.reply(ServerMsg::Pong),
             ClientMsg::Status { status } => hub.set_status(&session, status),
+            ClientMsg::History { room, before, limit } => {
+                if let Err(refusal) = hub.room_history(&session, &self.outbox, &room, before, limit).await {
+                    self.error(refusal.code);
+                }
+            }
+            ClientMsg::Ignore { member } => session.set_ignored(member, member != session.id),
+            ClientMsg::Unignore { member } => session.set_ignored(member, false),
             ClientMsg::RoomCreate { name } => match hub.create_private_room(&session, &name) {
                 Ok(room) => {
                     if let Err(refusal) = hub.join(&session, &self.outbox, &room, None).await {
@@ -284,12 +291,14 @@ impl Connection {
                     self.error(refusal.code);
                 }
             }
-            ClientMsg::DmHistory { with, since } => match hub.dm_history(&session, with, since) {
-                Ok(history) => {
-                    self.outbox.send(&history);
+            ClientMsg::DmHistory { with, since, before, limit } => {
+                match hub.dm_history(&session, with, since, before, limit) {
+                    Ok(history) => {
+                        self.outbox.send(&history);
+                    }
+                    Err(refusal) => self.error(refusal.code),
                 }
-                Err(refusal) => self.error(refusal.code),
-            },
+            }
             ClientMsg::Block { member } => {
                 if let Err(refusal) = hub.block(&session, member) {
                     self.error(refusal.code);
