@@ -2,6 +2,7 @@
 // a network failure resolves to {ok: false, status: 0}.
 
 import { currentLang } from './i18n.js';
+import * as pow from './pow.js';
 
 async function request(method, path, body) {
   const headers = { Accept: 'application/json', 'Accept-Language': currentLang() };
@@ -35,8 +36,14 @@ export function communes(postcode) {
   return request('GET', `/api/communes?postcode=${encodeURIComponent(postcode)}`);
 }
 
-export function enter(form) {
-  return request('POST', '/api/entry', form);
+export async function enter(form) {
+  const solution = await pow.take();
+  return request('POST', '/api/entry', solution ? { ...form, pow: solution } : form);
+}
+
+/** Starts the anti-bot check early, so entering feels instant. */
+export function prepareEntry() {
+  pow.prepare();
 }
 
 export function session() {

@@ -21,14 +21,18 @@ import { fullTime, STATUSES } from './format.js';
 import { initEntry, showApp, showEntry } from './entry.js';
 import { applyI18n, currentLang, onLangChange, t, toggleLang } from './i18n.js';
 import { applyPresence, initMembers, removeMember, renderMembers, requestMembers, setMembers } from './members.js';
-import { close as closeModal, initModals, isOpen as modalOpen, showStatement, statementOpen } from './modal.js';
-import { initRooms, renderRooms, setCounts, setRooms } from './rooms.js';
+import { close as closeModal, createRoomDone, createRoomRefused, initModals, isOpen as modalOpen, openCreateRoom, openReport, showStatement, statementOpen } from './modal.js';
+import { addInvitation, forgetPrivateRoom, initRooms, isPrivate, renderRooms, setCounts, setPrivateRooms, setRooms, updatePrivateRoom } from './rooms.js';
 import { Socket } from './socket.js';
 import { remember, resetState, state } from './state.js';
 
 let socket = null;
 /** True until the first `welcome` after an entry: then the welcome room opens by itself. */
 let freshEntry = false;
+/** Rooms to show as soon as they are joined (a private room I created or accepted). */
+const openWhenJoined = new Set();
+/** A private room was asked for and not yet created. */
+let creatingRoom = false;
 
 // ---------------------------------------------------------------------------------- toasts
 
@@ -80,7 +84,9 @@ function onWelcome(msg) {
   convs.setLimits(msg.limits);
   renderMe();
   setRooms(msg.rooms);
+  setPrivateRooms(msg.private_rooms || []);
   state.blocked = new Set(msg.blocked || []);
+  state.ignored = new Set(msg.ignored || []);
   // Rooms: the ones the session is in, and the ones this page has open; resume each.
   const rooms = new Set([...(msg.joined || [])]);
   for (const conv of state.convs.values()) if (conv.kind === 'room') rooms.add(conv.id);
@@ -135,8 +141,41 @@ function onWelcome(msg) {
 const HANDLERS = {
   welcome: onWelcome,
   rooms: (m) => setCounts(m.counts || {}),
-  joined: convs.onJoined,
-  left: convs.onLeft,
+  joined: (m) => {
+    convs.onJoined(m);
+    if (openWhenJoined.delete(m.room)) {
+      convs.activate(`room:${m.room}`, { focus: true });
+      closeDrawerIfNarrow();
+    }
+  },
+  left: (m) => {
+    convs.onLeft(m);
+    if (isPrivate(m.room)) forgetPrivateRoom(m.room);
+  },
+  history: convs.onHistory,
+  private_room: (m) => {
+    if (!m.room) return;
+    const previous = state.privateRooms.get(m.room.id);
+    updatePrivateRoom(m.room);
+    if (creatingRoom && !previous) {
+      creatingRoom = false;
+      openWhenJoined.add(m.room.id);
+      createRoomDone();
+    }
+    convs.onPrivateRoomChanged(previous, m.room);
+  },
+  room_invitation: (m) => {
+    if (!m.room || !m.from) return;
+    addInvitation(m.room, m.from);
+    toast(t('private.invitationToast', { name: m.from.nickname, room: m.room.name }));
+  },
+  room_invitation_answer: convs.onInvitationAnswer,
+  removed: (m) => {
+    const room = state.privateRooms.get(m.room);
+    convs.removeConv(`room:${m.room}`);
+    forgetPrivateRoom(m.room);
+    toast(t('private.removed', { room: room ? room.name : m.room }));
+  },
   room_msg: convs.onRoomMsg,
   room_members: convs.onRoomMembers,
   typing: convs.onTyping,
@@ -153,7 +192,13 @@ const HANDLERS = {
   deleted: convs.onDeleted,
   sanction: (m) => { if (m.statement) showStatement(m.statement, fullTime); },
   info: (m) => toast(m.code === 'report_received' ? t('toast.reportSent') : m.message),
-  error: (m) => toast(m.message || m.code, 'error'),
+  error: (m) => {
+    if (['invalid_room_name', 'room_name_refused'].includes(m.code) && creatingRoom) {
+      creatingRoom = false;
+      if (createRoomRefused(m.message || m.code)) return;
+    }
+    toast(m.message || m.code, 'error');
+  },
   pong: () => {},
 };
 
@@ -292,6 +337,7 @@ function wireGlobalActions() {
       case 'open-drawer': openDrawer(target.dataset.drawer); break;
       case 'close-drawer': closeDrawer(); break;
       case 'leave-site': leaveSite(); break;
+      case 'create-room': openCreateRoom(); break;
       default:
     }
   });
@@ -311,9 +357,21 @@ function wireGlobalActions() {
 async function boot() {
   applyI18n();
   initEntry({ onEntered: (member, fresh) => startChat(member, fresh) });
-  initRooms({ open: openRoom });
+  initRooms({
+    open: openRoom,
+    accept: (room) => {
+      if (send({ t: 'room_accept', room })) openWhenJoined.add(room);
+    },
+    decline: (room) => send({ t: 'room_decline', room }),
+    report: (invitation) => openReport({ member: invitation.from }),
+  });
   initMembers({ open: openMember, send });
-  initModals({ report: send });
+  initModals({
+    report: send,
+    createRoom: (name) => {
+      if (send({ t: 'room_create', name })) creatingRoom = true;
+    },
+  });
   convs.initConversations({ send, toast });
   convs.initTabs({ close: closeConv });
   wireGlobalActions();

@@ -7,8 +7,8 @@ import { $, clear, el, keepFocus, setText } from './dom.js';
 import { fullTime, memberDetails, onlineFor, statusOf, timeLabel } from './format.js';
 import { applyI18n, t } from './i18n.js';
 import { memberRow } from './members.js';
-import { openReport, confirmShare } from './modal.js';
-import { renderRooms, roomInfo } from './rooms.js';
+import { confirmShare, openInvite, openReport } from './modal.js';
+import { isPrivate, renderRooms, roomInfo } from './rooms.js';
 import { remember, state } from './state.js';
 
 /** The longest message, from `welcome.limits` (500 until told otherwise). */
@@ -92,6 +92,7 @@ function createConv(key, kind, id) {
   };
   const n = conv.nodes;
   n.intro = el('div', { class: 'log-intro' });
+  n.older = el('button', { type: 'button', class: 'btn btn-small btn-ghost log-older', data: { action: 'load-older' }, hidden: true });
   n.log.append(n.intro);
   n.input.maxLength = maxChars;
   const inputId = `input-${key.replace(':', '-')}`;
@@ -182,9 +183,10 @@ function fillTabs(tabs) {
       data: { activate: conv.key },
       attrs: { role: 'tab', 'aria-selected': active ? 'true' : 'false', 'aria-controls': conv.nodes.root.id, tabindex: active ? '0' : '-1' },
     },
-    el('span', { class: 'tab-mark mono', text: conv.kind === 'room' ? '#' : '@', attrs: { 'aria-hidden': 'true' } }),
+    el('span', { class: 'tab-mark mono', text: conv.kind === 'dm' ? '@' : (isPrivate(conv.id) ? '◆' : '#'), attrs: { 'aria-hidden': 'true' } }),
     el('span', { class: 'tab-name', text: name }));
     if (conv.state === 'pending_in') tab.append(el('span', { class: 'tab-request', text: t('tabs.request') }));
+    if (conv.mentioned && !active) tab.append(el('span', { class: 'tab-mention mono', text: '@', attrs: { 'aria-label': t('tabs.mention') } }));
     if (conv.unread > 0) {
       tab.append(el('span', { class: 'tab-unread mono', text: conv.unread > 99 ? '99+' : String(conv.unread), attrs: { 'aria-label': t('tabs.unread', { count: conv.unread }) } }));
     }
@@ -242,8 +244,9 @@ export function activate(key, { focus = false } = {}) {
 }
 
 function markRead(conv, render = true) {
-  if (!conv || conv.unread === 0) return;
+  if (!conv || (conv.unread === 0 && !conv.mentioned)) return;
   conv.unread = 0;
+  conv.mentioned = false;
   if (render) renderTabs();
 }
 
@@ -289,15 +292,18 @@ export function renderHeader(conv) {
   clear(n.actions);
   if (conv.kind === 'room') {
     const room = roomInfo(conv.id);
-    setText(n.sub, room ? room.topic : '');
-    n.title.prepend(el('span', { class: 'conv-mark', text: '# ', attrs: { 'aria-hidden': 'true' } }));
+    const privateRoom = isPrivate(conv.id);
+    setText(n.sub, privateRoom ? t('private.sub') : (room ? room.topic : ''));
+    n.title.prepend(el('span', { class: 'conv-mark', text: privateRoom ? '◆ ' : '# ', attrs: { 'aria-hidden': 'true' } }));
     n.banner.textContent = room && room.banner ? room.banner : '';
     n.banner.hidden = !(room && room.banner);
     const toggle = actionButton(t('conv.members', { count: conv.roomMembers.size }), 'toggle-members', 'btn-ghost');
     toggle.setAttribute('aria-expanded', conv.showMembers ? 'true' : 'false');
     toggle.setAttribute('aria-controls', `members-${conv.key.replace(':', '-')}`);
     n.membersAside.id = `members-${conv.key.replace(':', '-')}`;
-    n.actions.append(toggle, actionButton(t('conv.leaveRoom'), 'leave-room', 'btn-ghost'));
+    n.actions.append(toggle);
+    if (privateRoom) n.actions.append(actionButton(t('private.invite'), 'invite', 'btn-ghost'));
+    n.actions.append(actionButton(t('conv.leaveRoom'), 'leave-room', 'btn-ghost'));
     n.membersAside.hidden = !conv.showMembers;
     n.root.classList.toggle('with-members', conv.showMembers);
     setText(n.membersTitle, t('conv.membersTitle'));
@@ -309,7 +315,9 @@ export function renderHeader(conv) {
     setText(n.sub, peer.age ? t('conv.privateSub', { details }) : '');
     n.banner.hidden = true;
     const blocked = state.blocked.has(conv.id);
+    const ignored = state.ignored.has(conv.id);
     n.actions.append(
+      actionButton(ignored ? t('conv.unignore') : t('conv.ignore'), ignored ? 'unignore' : 'ignore', 'btn-ghost'),
       actionButton(blocked ? t('conv.unblock') : t('conv.block'), blocked ? 'unblock' : 'block', 'btn-ghost'),
       actionButton(t('conv.report'), 'report-member', 'btn-danger-ghost'),
     );
@@ -324,11 +332,22 @@ function renderRoomMembers(conv) {
     .sort((a, b) => a.nickname.toLowerCase().localeCompare(b.nickname.toLowerCase()));
   keepFocus(list, () => {
     clear(list);
+    const room = roomInfo(conv.id);
+    const owner = isPrivate(conv.id) && room ? room.owner : undefined;
+    const iOwn = owner !== undefined && owner === state.me?.id;
     for (const member of members) {
       const known = state.known.get(member.id) || member;
-      const row = memberRow(known, member.id === state.me?.id ? 'is-me' : '');
+      const classes = [member.id === state.me?.id ? 'is-me' : '', member.id === owner ? 'is-owner' : '', state.ignored.has(member.id) ? 'is-ignored-member' : ''];
+      const row = memberRow(known, classes.filter(Boolean).join(' '));
       if (member.id === state.me?.id) row.disabled = true;
-      list.append(el('li', {}, row));
+      const li = el('li', {}, row);
+      if (member.id === owner) row.append(el('span', { class: 'owner-tag mono', text: t('private.owner') }));
+      if (iOwn && member.id !== state.me?.id) {
+        li.append(el('div', { class: 'member-admin' },
+          el('button', { type: 'button', class: 'btn btn-small btn-ghost', text: t('private.makeOwner'), data: { roomOwner: member.id }, attrs: { 'aria-label': t('private.makeOwnerLabel', { name: member.nickname }) } }),
+          el('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', text: t('private.remove'), data: { roomRemove: member.id }, attrs: { 'aria-label': t('private.removeLabel', { name: member.nickname }) } })));
+      }
+      list.append(li);
     }
   });
   const toggle = $('[data-action="toggle-members"]', conv.nodes.actions);
@@ -416,16 +435,75 @@ function renderIntro(conv) {
   clear(intro);
   if (conv.kind === 'room') {
     const room = roomInfo(conv.id);
+    const privateRoom = isPrivate(conv.id);
     intro.append(
-      el('p', { class: 'log-intro-title' }, el('span', { class: 'conv-mark', text: '# ' }), room ? room.name : conv.id),
-      el('p', { text: room ? room.topic : '' }),
-      el('p', { class: 'log-intro-rules', text: t('intro.room') }));
+      el('p', { class: 'log-intro-title' }, el('span', { class: 'conv-mark', text: privateRoom ? '◆ ' : '# ' }), room ? room.name : conv.id),
+      el('p', { text: privateRoom ? t('private.sub') : (room ? room.topic : '') }),
+      el('p', { class: 'log-intro-rules', text: privateRoom ? t('private.intro') : t('intro.room') }));
   } else {
     const peer = dmPeer(conv);
     intro.append(
       el('p', { class: 'log-intro-title' }, el('span', { class: 'conv-mark', text: '@ ' }), peer.nickname),
       el('p', { class: 'log-intro-rules', text: t('intro.dm', { name: peer.nickname }) }));
   }
+  conv.nodes.older.textContent = t('conv.olderLoad');
+  intro.append(conv.nodes.older);
+  conv.nodes.older.hidden = !canLoadOlder(conv);
+}
+
+// ---------------------------------------------------------------------------------- older history
+
+/** The first message I hold with a sequence number (the page before it is what "older" asks). */
+function firstSeq(conv) {
+  const first = conv.items.find((i) => i.type === 'msg' && i.seq !== undefined);
+  return first ? first.seq : undefined;
+}
+
+function canLoadOlder(conv) {
+  if (conv.loadingOlder || conv.more === false) return false;
+  const seq = firstSeq(conv);
+  if (seq === undefined || seq <= 1) return false;
+  return conv.more === true;
+}
+
+function refreshOlder(conv) {
+  conv.nodes.older.hidden = !canLoadOlder(conv);
+}
+
+function loadOlder(conv) {
+  const before = firstSeq(conv);
+  if (before === undefined) return;
+  const msg = conv.kind === 'room'
+    ? { t: 'history', room: conv.id, before, limit: 50 }
+    : { t: 'dm_history', with: conv.id, before, limit: 50 };
+  if (!send(msg)) return;
+  conv.loadingOlder = true;
+  refreshOlder(conv);
+}
+
+/** Older lines go above the ones shown, without moving what the reader looks at. */
+function prependBatch(conv, add) {
+  const log = conv.nodes.log;
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  add();
+  log.scrollTop = log.scrollHeight - fromBottom;
+}
+
+/** `history`: a page of older room messages, oldest first. */
+export function onHistory(msg) {
+  const conv = state.convs.get(`room:${msg.room}`);
+  if (!conv) return;
+  conv.loadingOlder = false;
+  conv.more = !!msg.more;
+  prependBatch(conv, () => {
+    for (const event of msg.messages || []) {
+      if (event.t && event.t !== 'room_msg') continue;
+      if (conv.ids.has(event.id)) continue;
+      conv.ids.add(event.id);
+      addItem(conv, roomItem(event), { live: false, older: true });
+    }
+  });
+  refreshOlder(conv);
 }
 
 function renderItem(conv, item) {
@@ -451,7 +529,8 @@ function renderMessage(conv, item) {
   if (mine) classes.push('is-mine');
   if (item.pending) classes.push('is-pending');
   if (item.deleted) classes.push('is-deleted');
-  if (!mine && conv.kind === 'room' && mentionsMe(item.text)) classes.push('is-mention');
+  if (!mine && conv.kind === 'room' && (item.mentions?.includes(state.me?.id) || mentionsMe(item.text))) classes.push('is-mention');
+  if (!mine && conv.kind === 'room' && state.ignored.has(item.from.id)) classes.push('is-ignored');
   if (item.refused) classes.push('is-refused');
   const nick = mine || conv.kind === 'dm'
     ? el('span', { class: 'msg-nick', text: item.from.nickname })
@@ -460,6 +539,12 @@ function renderMessage(conv, item) {
     el('time', { class: 'msg-time', text: timeLabel(item.at), attrs: { datetime: new Date(item.at).toISOString(), title: fullTime(item.at) } }),
     el('p', { class: 'msg-body' }, nick, ' ', el('span', { class: 'msg-text', text: item.deleted ? t('conv.deleted') : item.text })));
   if (!mine && item.id !== undefined && !item.deleted) {
+    if (conv.kind === 'room') {
+      line.append(el('button', {
+        type: 'button', class: 'msg-ignore', text: '⊘', data: { ignoreMember: item.from.id },
+        attrs: { 'aria-label': t('conv.ignoreLabel', { name: item.from.nickname }), title: t('conv.ignore') },
+      }));
+    }
     line.append(el('button', {
       type: 'button', class: 'msg-report', text: '⚑', data: { reportMessage: String(item.id) },
       attrs: { 'aria-label': t('conv.reportMessage', { name: item.from.nickname }), title: t('conv.report') },
@@ -474,7 +559,7 @@ function renderMessage(conv, item) {
   return line;
 }
 
-function addItem(conv, item, { live = true } = {}) {
+function addItem(conv, item, { live = true, older = false } = {}) {
   const log = conv.nodes.log;
   const stick = nearBottom(log);
   item.node = renderItem(conv, item);
@@ -487,11 +572,11 @@ function addItem(conv, item, { live = true } = {}) {
     conv.items.push(item);
     log.append(item.node);
   }
-  if (conv.items.length > LOG_MAX_ITEMS) {
+  if (!older && conv.items.length > LOG_MAX_ITEMS) {
     const dropped = conv.items.shift();
     dropped.node?.remove();
   }
-  if (stick || (item.type === 'msg' && item.from.id === state.me?.id)) log.scrollTop = log.scrollHeight;
+  if (!older && (stick || (item.type === 'msg' && item.from.id === state.me?.id))) log.scrollTop = log.scrollHeight;
   const fromOther = item.type !== 'system' && !(item.type === 'msg' && item.from.id === state.me?.id);
   if (live && fromOther && (state.active !== conv.key || document.hidden)) {
     conv.unread += 1;
@@ -531,6 +616,22 @@ function onConvClick(conv, event) {
     if (member.id !== state.me.id) openDm(member);
     return;
   }
+  const ignoreButton = target.closest('[data-ignore-member]');
+  if (ignoreButton) {
+    const item = conv.items.find((i) => i.type === 'msg' && i.from.id === ignoreButton.dataset.ignoreMember);
+    setIgnored(ignoreButton.dataset.ignoreMember, true, item ? item.from.nickname : '');
+    return;
+  }
+  const removeButton = target.closest('[data-room-remove]');
+  if (removeButton) {
+    send({ t: 'room_remove', room: conv.id, member: removeButton.dataset.roomRemove });
+    return;
+  }
+  const ownerButton = target.closest('[data-room-owner]');
+  if (ownerButton) {
+    send({ t: 'room_owner', room: conv.id, member: ownerButton.dataset.roomOwner });
+    return;
+  }
   const reportButton = target.closest('[data-report-message]');
   if (reportButton) {
     const id = Number(reportButton.dataset.reportMessage);
@@ -544,6 +645,18 @@ function onConvClick(conv, event) {
       conv.showMembers = !conv.showMembers;
       renderHeader(conv);
       renderRoomMembers(conv);
+      break;
+    case 'load-older':
+      loadOlder(conv);
+      break;
+    case 'invite':
+      inviteTo(conv);
+      break;
+    case 'ignore':
+      setIgnored(conv.id, true, dmPeer(conv).nickname);
+      break;
+    case 'unignore':
+      setIgnored(conv.id, false, dmPeer(conv).nickname);
       break;
     case 'leave-room':
       send({ t: 'leave', room: conv.id });
@@ -581,6 +694,32 @@ function onConvClick(conv, event) {
       break;
     default:
   }
+}
+
+/** Hide (or show again) a member's public lines, for me only. */
+export function setIgnored(id, ignored, nickname) {
+  if (!send({ t: ignored ? 'ignore' : 'unignore', member: id })) return;
+  if (ignored) state.ignored.add(id); else state.ignored.delete(id);
+  toast(t(ignored ? 'toast.ignored' : 'toast.unignored', { name: nickname || state.known.get(id)?.nickname || '' }));
+  for (const conv of state.convs.values()) {
+    if (conv.kind === 'room') {
+      for (const item of conv.items) if (item.type === 'msg' && item.from.id === id) refresh(conv, item);
+      clearTyping(conv, id);
+      renderRoomMembers(conv);
+    } else if (conv.id === id) {
+      renderHeader(conv);
+    }
+  }
+}
+
+function inviteTo(conv) {
+  const room = roomInfo(conv.id) || { name: conv.id };
+  const candidates = state.members.filter((m) => !conv.roomMembers.has(m.id) && !state.blocked.has(m.id));
+  openInvite(room, candidates, (member) => {
+    if (!send({ t: 'room_invite', room: conv.id, member: member.id })) return false;
+    toast(t('private.inviteSent', { name: member.nickname }));
+    return true;
+  });
 }
 
 function reportPeer(conv) {
@@ -740,6 +879,8 @@ export function onJoined(msg) {
     if (wasJoined) addItem(conv, { type: 'system', key: 'conv.reset' }, { live: false });
     for (const event of msg.history) roomMessage(conv, event, false);
     for (const item of keep) addItem(conv, item, { live: false });
+    // The server sends the last 50 messages on a fresh join: a full page may have older ones.
+    conv.more = msg.history.filter((e) => e.t === 'room_msg').length >= 50;
   } else {
     for (const event of msg.history) {
       if (event.t === 'room_msg' && event.seq > conv.lastSeq) roomMessage(conv, event, true);
@@ -752,6 +893,7 @@ export function onJoined(msg) {
   renderHeader(conv);
   renderRoomMembers(conv);
   renderRooms();
+  refreshOlder(conv);
   scrollToEnd(conv);
 }
 
@@ -760,6 +902,7 @@ function roomMessage(conv, msg, live) {
     const mine = matchMine(conv, msg);
     if (mine) {
       conv.ids.add(msg.id);
+      mine.seq = msg.seq;
       refreshCard(mine, msg.card);
       refresh(conv, mine);
       return;
@@ -768,7 +911,15 @@ function roomMessage(conv, msg, live) {
   if (conv.ids.has(msg.id)) return;
   conv.ids.add(msg.id);
   clearTyping(conv, msg.from.id);
-  addItem(conv, { type: 'msg', id: msg.id, seq: msg.seq, from: msg.from, text: msg.text, at: msg.at, card: msg.card }, { live });
+  const item = roomItem(msg);
+  if (live && state.active !== conv.key && !state.ignored.has(msg.from.id) && item.mentions?.includes(state.me?.id)) {
+    conv.mentioned = true;
+  }
+  addItem(conv, item, { live: live && !state.ignored.has(msg.from.id) });
+}
+
+function roomItem(msg) {
+  return { type: 'msg', id: msg.id, seq: msg.seq, from: msg.from, text: msg.text, at: msg.at, card: msg.card, mentions: msg.mentions };
 }
 
 function refreshCard(item, card) {
@@ -792,10 +943,31 @@ export function onRoomMembers(msg) {
   }
   for (const member of msg.joined) conv.roomMembers.set(member.id, remember(member));
   renderRoomMembers(conv);
+  if (isPrivate(conv.id)) renderRooms();
 }
 
 export function onLeft(msg) {
   removeConv(`room:${msg.room}`);
+}
+
+/** A private room's info changed (created, renamed, new owner). */
+export function onPrivateRoomChanged(previous, room) {
+  const conv = state.convs.get(`room:${room.id}`);
+  if (!conv) return;
+  if (previous && previous.owner !== room.owner && room.owner) {
+    const name = room.owner === state.me?.id ? state.me.nickname : (conv.roomMembers.get(room.owner) || state.known.get(room.owner))?.nickname;
+    if (name) addItem(conv, { type: 'system', key: 'private.ownerNow', params: { name } }, { live: false });
+  }
+  renderHeader(conv);
+  renderRoomMembers(conv);
+  renderTabs();
+}
+
+export function onInvitationAnswer(msg) {
+  const conv = state.convs.get(`room:${msg.room}`);
+  if (!conv || msg.accepted) return;
+  const name = state.known.get(msg.member)?.nickname || '…';
+  addItem(conv, { type: 'system', key: 'private.declinedBy', params: { name } }, { live: false });
 }
 
 // ---------------------------------------------------------------------------------- typing
@@ -874,6 +1046,15 @@ export function onDm(msg) {
 export function onDmHistory(msg) {
   const conv = state.convs.get(`dm:${msg.with}`);
   if (!conv) return;
+  if (conv.loadingOlder) {
+    conv.loadingOlder = false;
+    conv.more = !!msg.more;
+    prependBatch(conv, () => {
+      for (const entry of msg.messages) dmEntry(conv, entry, false);
+    });
+    refreshOlder(conv);
+    return;
+  }
   for (const entry of msg.messages) dmEntry(conv, entry, false);
   failStale(conv);
 }

@@ -150,7 +150,9 @@ async function submit(event) {
   const button = $('#entry-submit');
   button.disabled = true;
   button.textContent = t('entry.submitting');
-  const result = await api.enter(body);
+  let result = await api.enter(body);
+  // An expired or already used anti-robot challenge: try once more with a fresh one.
+  if (!result.ok && errorsOf(result).some((e) => e.code === 'pow_invalid')) result = await api.enter(body);
   submitting = false;
   button.disabled = false;
   button.textContent = t('entry.submit');
@@ -198,6 +200,7 @@ function showScreen(id) {
 /** Back to the entry form, with an optional notice (session ended, kicked…). */
 export function showEntry(notice) {
   showScreen('entry');
+  api.prepareEntry();
   clearErrors();
   if (notice) setGeneralError(notice);
   const nickname = $('#f-nickname');

@@ -1,7 +1,9 @@
 // Modals: the two-click report form and the "are you sure?" before sharing contact details.
 // Focus is kept inside the open modal; Escape closes it and focus returns where it was.
 
-import { $, $$ } from './dom.js';
+import { $, $$, clear, el } from './dom.js';
+import { t } from './i18n.js';
+import { memberRow } from './members.js';
 
 let open = null; // {modal, restore, onClose}
 let sendReport = () => {};
@@ -110,8 +112,95 @@ function answerConfirm(yes) {
   if (resolve) resolve(yes);
 }
 
+// ---------------------------------------------------------------- private rooms
+
+let createRoom = () => {};
+let inviteState = null; // {room, members, invited: Set, onInvite}
+
+/** The "create a private room" form; its answer comes later (created, or refused). */
+export function openCreateRoom() {
+  const form = $('#create-room-form');
+  form.reset();
+  setCreateError('');
+  show($('#create-room-modal'), $('#create-room-name'));
+}
+
+function setCreateError(message) {
+  const box = $('#create-room-error');
+  box.textContent = message;
+  box.hidden = !message;
+  if (message) $('#create-room-name').setAttribute('aria-invalid', 'true');
+  else $('#create-room-name').removeAttribute('aria-invalid');
+}
+
+/** The server refused the name: say why, in the form. False when the form is not open. */
+export function createRoomRefused(message) {
+  if (!open || open.modal.id !== 'create-room-modal') return false;
+  setCreateError(message);
+  $('#create-room-name').focus();
+  return true;
+}
+
+export function createRoomDone() {
+  if (open && open.modal.id === 'create-room-modal') close();
+}
+
+/**
+ * Lets me pick members to invite to a private room.
+ * @param {{name: string}} room
+ * @param {Array<object>} members  candidates (my member list minus the room's members)
+ * @param {(member: object) => boolean} onInvite  true when the invitation went out
+ */
+export function openInvite(room, members, onInvite) {
+  inviteState = { members, invited: new Set(), onInvite };
+  $('#invite-room').textContent = room.name;
+  $('#invite-search').value = '';
+  renderInvite();
+  show($('#invite-modal'), $('#invite-search'), () => { inviteState = null; });
+}
+
+function renderInvite() {
+  if (!inviteState) return;
+  const list = $('#invite-list');
+  const search = $('#invite-search').value.trim().toLowerCase();
+  clear(list);
+  const shown = inviteState.members.filter((m) => !search || m.nickname.toLowerCase().includes(search));
+  for (const member of shown) {
+    const done = inviteState.invited.has(member.id);
+    const row = memberRow(member, done ? 'is-invited' : '');
+    row.setAttribute('aria-label', `${t('private.invite')} ${member.nickname}`);
+    row.disabled = done;
+    row.append(el('span', { class: 'invite-state mono', text: done ? t('private.invited') : t('private.invite') }));
+    list.append(el('li', {}, row));
+  }
+  $('#invite-empty').hidden = shown.length > 0;
+}
+
 export function initModals(handlers) {
   sendReport = handlers.report;
+  createRoom = handlers.createRoom;
+  $('#create-room-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = $('#create-room-name').value.trim();
+    const length = Array.from(name).length;
+    if (length < 3 || length > 40) {
+      setCreateError(t('private.nameLength'));
+      return;
+    }
+    setCreateError('');
+    createRoom(name);
+  });
+  $('#invite-search').addEventListener('input', renderInvite);
+  $('#invite-list').addEventListener('click', (event) => {
+    const row = event.target.closest('[data-member]');
+    if (!row || !inviteState) return;
+    const member = inviteState.members.find((m) => m.id === row.dataset.member);
+    if (member && inviteState.onInvite(member)) {
+      inviteState.invited.add(member.id);
+      renderInvite();
+      $('#invite-search').focus();
+    }
+  });
   $('#report-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const form = event.currentTarget;

@@ -1,16 +1,35 @@
-// The left column: themed rooms with their live member counts. Clicking one opens it.
+// The left column: themed rooms with their live member counts, then my private rooms and the
+// invitations waiting for an answer. Clicking a room opens it.
 
 import { $, clear, el, keepFocus } from './dom.js';
+import { memberDetails } from './format.js';
 import { t } from './i18n.js';
-import { state } from './state.js';
+import { remember, state } from './state.js';
 
-let onOpen = () => {};
+let handlers = { open: () => {}, accept: () => {}, decline: () => {}, report: () => {} };
 
-export function initRooms(handlers) {
-  onOpen = handlers.open;
-  $('#room-list').addEventListener('click', (event) => {
-    const button = event.target.closest('[data-room]');
-    if (button) onOpen(button.dataset.room);
+export function initRooms(given) {
+  handlers = { ...handlers, ...given };
+  for (const id of ['#room-list', '#private-room-list']) {
+    $(id).addEventListener('click', (event) => {
+      const button = event.target.closest('[data-room]');
+      if (button) handlers.open(button.dataset.room);
+    });
+  }
+  $('#invitation-list').addEventListener('click', (event) => {
+    const button = event.target.closest('[data-invitation]');
+    if (!button) return;
+    const invitation = state.invitations.get(button.dataset.invitation);
+    if (!invitation) return;
+    const action = button.dataset.answer;
+    if (action === 'report') {
+      handlers.report(invitation);
+      return;
+    }
+    state.invitations.delete(button.dataset.invitation);
+    renderRooms();
+    if (action === 'accept') handlers.accept(invitation.room.id);
+    else handlers.decline(invitation.room.id);
   });
 }
 
@@ -23,21 +42,59 @@ export function setCounts(counts) {
   for (const room of state.rooms) {
     if (counts[room.id] !== undefined) room.count = counts[room.id];
   }
+  for (const room of state.privateRooms.values()) {
+    if (counts[room.id] !== undefined) room.count = counts[room.id];
+  }
   renderRooms();
 }
 
+export function setPrivateRooms(rooms) {
+  state.privateRooms = new Map((rooms || []).map((r) => [r.id, { ...r }]));
+  renderRooms();
+}
+
+/** A private room was created or changed (name, owner): replaces what I knew of it. */
+export function updatePrivateRoom(room) {
+  state.privateRooms.set(room.id, { ...room });
+  renderRooms();
+}
+
+export function forgetPrivateRoom(id) {
+  state.privateRooms.delete(id);
+  renderRooms();
+}
+
+export function addInvitation(room, from) {
+  remember(from);
+  state.invitations.set(room.id, { room, from });
+  renderRooms();
+}
+
+/** A themed or private room, by id. */
 export function roomInfo(id) {
-  return state.rooms.find((r) => r.id === id);
+  return state.rooms.find((r) => r.id === id) || state.privateRooms.get(id);
+}
+
+export function isPrivate(id) {
+  return state.privateRooms.has(id) || id.startsWith('p-');
 }
 
 export function renderRooms() {
   const list = $('#room-list');
-  keepFocus(list, () => fillRooms(list));
+  keepFocus(list, () => fillRooms(list, state.rooms, true));
+  const privateList = $('#private-room-list');
+  keepFocus(privateList, () => fillRooms(privateList, Array.from(state.privateRooms.values()), false));
+  const invitations = $('#invitation-list');
+  keepFocus(invitations, () => fillInvitations(invitations));
+  $('#private-empty').hidden = state.privateRooms.size > 0 || state.invitations.size > 0;
+  // The drawer button says when an invitation waits (phones).
+  const button = document.querySelector('[data-action="open-drawer"][data-drawer="rooms"]');
+  if (button) button.classList.toggle('has-news', state.invitations.size > 0);
 }
 
-function fillRooms(list) {
+function fillRooms(list, rooms, withTopic) {
   clear(list);
-  for (const room of state.rooms) {
+  for (const room of rooms) {
     const conv = state.convs.get(`room:${room.id}`);
     const isActive = state.active === `room:${room.id}`;
     const button = el('button', {
@@ -47,8 +104,24 @@ function fillRooms(list) {
       attrs: { 'aria-label': t('rooms.label', { name: room.name, count: room.count }), 'aria-current': isActive ? 'true' : null },
     },
     el('span', { class: 'room-name', text: room.name }),
-    el('span', { class: 'room-count mono', text: String(room.count), attrs: { 'aria-hidden': 'true' } }),
-    el('span', { class: 'room-topic', text: room.topic }));
+    el('span', { class: 'room-count mono', text: String(withTopic || !conv ? room.count : conv.roomMembers.size), attrs: { 'aria-hidden': 'true' } }));
+    if (withTopic) button.append(el('span', { class: 'room-topic', text: room.topic }));
+    else if (room.owner === state.me?.id) button.append(el('span', { class: 'room-topic', text: t('private.owner') }));
     list.append(el('li', {}, button));
+  }
+}
+
+function fillInvitations(list) {
+  clear(list);
+  for (const [id, { room, from }] of state.invitations) {
+    const answer = (key, action, extra) => el('button', {
+      type: 'button', class: `btn btn-small ${extra}`, text: t(key), data: { invitation: id, answer: action },
+    });
+    list.append(el('li', { class: 'invitation' },
+      el('p', { text: t('private.invitation', { name: from.nickname, details: memberDetails(from), room: room.name }) }),
+      el('div', { class: 'invitation-actions' },
+        answer('private.accept', 'accept', 'btn-primary'),
+        answer('private.decline', 'decline', 'btn-ghost'),
+        answer('private.report', 'report', 'btn-danger-ghost'))));
   }
 }

@@ -15,6 +15,12 @@ export const state = {
   known: new Map(),
   /** Private conversation states by member id, kept when a tab is closed. */
   dmStates: new Map(),
+  /** Private rooms I belong to, by id: {id, name, count, private: true, owner}. */
+  privateRooms: new Map(),
+  /** Invitations waiting for my answer, by room id: {room, from}. */
+  invitations: new Map(),
+  /** Members whose public lines I hide. */
+  ignored: new Set(),
   /** Members I blocked. */
   blocked: new Set(),
   /** My member-list filter as sent to the server. */
@@ -45,5 +51,8 @@ export function resetState() {
   state.known.clear();
   state.blocked.clear();
   state.dmStates.clear();
+  state.privateRooms.clear();
+  state.invitations.clear();
+  state.ignored.clear();
   state.connection = 0;
 }
