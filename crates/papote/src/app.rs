@@ -116,7 +116,12 @@ pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppE
         private_room_max_members: config.private_room_max_members,
     };
     let hub = Hub::new(hub_config, &rooms, Arc::clone(&store), pipeline, shutdown.clone());
-    let gate = Arc::new(Gate::new(device_secret, config.entries_per_ip_per_minute, engine, config.underage_lock_hours));
+    if config.insecure_skip_proof_of_work {
+        tracing::warn!("PROOF OF WORK IS OFF (--insecure-skip-proof-of-work): bots can enter freely; load tests only");
+    }
+    let pow = (!config.insecure_skip_proof_of_work).then_some(config.pow_max_number);
+    let gate =
+        Arc::new(Gate::new(device_secret, config.entries_per_ip_per_minute, engine, config.underage_lock_hours, pow));
 
     let tidy_gate = Arc::clone(&gate);
     let tidy_shutdown = shutdown.clone();

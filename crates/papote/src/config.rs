@@ -62,6 +62,15 @@ pub struct Config {
     #[arg(long, env = "PAPOTE_ENTRIES_PER_IP_PER_MINUTE", default_value_t = 30)]
     pub entries_per_ip_per_minute: u32,
 
+    /// Work asked of a browser at entry: the largest number the proof of work may need to try
+    /// (about half of it on average; 50,000 is a fraction of a second in a browser).
+    #[arg(long, env = "PAPOTE_POW_MAX_NUMBER", default_value_t = 50_000)]
+    pub pow_max_number: u64,
+
+    /// FOR LOAD TESTS ONLY: accept entries without proof of work. Logged loudly at start.
+    #[arg(long, env = "PAPOTE_INSECURE_SKIP_PROOF_OF_WORK", default_value_t = false)]
+    pub insecure_skip_proof_of_work: bool,
+
     /// Extra safety rule files (TOML, same format as `data/safety/`), added to the built-in rules.
     #[arg(long = "safety-rules", env = "PAPOTE_SAFETY_RULES", value_delimiter = ',')]
     pub safety_rules: Vec<PathBuf>,
@@ -96,6 +105,9 @@ impl Config {
             messages_per_window: 5,
             message_window_secs: 10,
             entries_per_ip_per_minute: 0,
+            pow_max_number: 1_000,
+            // The harness enters hundreds of members; one test checks the proof of work itself.
+            insecure_skip_proof_of_work: true,
             safety_rules: Vec::new(),
             web_dir: None,
             outbox_frames: 1024,

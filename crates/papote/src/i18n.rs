@@ -87,6 +87,10 @@ pub fn text(lang: Lang, code: &str) -> &'static str {
             ("Choisis ta commune dans la liste de ce code postal.", "Choose your town from this postcode's list.")
         }
         "charter_required" => ("Pour entrer, accepte la charte de sécurité.", "To enter, accept the safety charter."),
+        "pow_invalid" => (
+            "La vérification anti-robots a échoué ou a expiré. Réessaie.",
+            "The anti-bot check failed or expired. Please try again.",
+        ),
         "too_many_entries" => (
             "Trop d'entrées depuis cette connexion. Réessaie dans une minute.",
             "Too many entries from this connection. Try again in a minute.",
@@ -227,6 +231,7 @@ mod tests {
             "invalid_postcode",
             "unknown_postcode",
             "charter_required",
+            "pow_invalid",
             "too_many_entries",
             "no_session",
             "bad_request",

@@ -259,3 +259,37 @@ async fn connections_are_logged_with_address_port_and_times_apart_from_content()
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn entry_asks_for_a_proof_of_work_that_counts_once() {
+    let server = TestServer::with(|c| c.insecure_skip_proof_of_work = false).await;
+    let browser = server.browser("Firefox");
+    let challenge: Value =
+        browser.http.get(format!("{}/api/challenge", server.base)).send().await.unwrap().json().await.unwrap();
+    let challenge = &challenge["challenge"];
+    assert_eq!(challenge["algorithm"], "SHA-256");
+    let number = altcha_lib_rs::solve_challenge(
+        challenge["challenge"].as_str().unwrap(),
+        challenge["salt"].as_str().unwrap(),
+        None,
+        challenge["maxnumber"].as_u64(),
+        0,
+    )
+    .unwrap();
+    let solution = json!({
+        "algorithm": "SHA-256", "challenge": challenge["challenge"], "number": number,
+        "salt": challenge["salt"], "signature": challenge["signature"],
+    });
+    let mut body = form("Camille", json!(30), "59000", None);
+    let (status, refused) = browser.post_entry(body.clone()).await;
+    assert_eq!((status, error_code(&refused)), (400, "pow_invalid"));
+    body["pow"] = solution;
+    let (status, entered) = browser.post_entry(body.clone()).await;
+    assert_eq!(status, 200, "{entered}");
+    // The same solution cannot serve twice.
+    let other = server.browser("Firefox");
+    body["nickname"] = json!("Camille2");
+    let (status, refused) = other.post_entry(body).await;
+    assert_eq!((status, error_code(&refused)), (400, "pow_invalid"));
+    server.stop().await;
+}

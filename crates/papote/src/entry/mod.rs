@@ -2,6 +2,7 @@
 //! nickname policy and uniqueness, commune lookup, session creation.
 
 pub mod communes;
+pub mod pow;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -106,6 +107,8 @@ pub use crate::clock::year_of;
 
 pub struct Gate {
     secret: [u8; 32],
+    /// `None` only with `--insecure-skip-proof-of-work` (load tests).
+    pow: Option<pow::ProofOfWork>,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     engine: Arc<Engine>,
     lock_duration_ms: i64,
@@ -125,9 +128,22 @@ fn as_text(value: Option<&Value>) -> Option<&str> {
 }
 
 impl Gate {
-    pub fn new(secret: [u8; 32], entries_per_ip_per_minute: u32, engine: Arc<Engine>, lock_hours: u64) -> Gate {
+    pub fn new(
+        secret: [u8; 32],
+        entries_per_ip_per_minute: u32,
+        engine: Arc<Engine>,
+        lock_hours: u64,
+        pow_max_number: Option<u64>,
+    ) -> Gate {
         let per_ip = NonZeroU32::new(entries_per_ip_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Gate { secret, per_ip, engine, lock_duration_ms: (lock_hours * 3_600_000) as i64 }
+        let pow_key = blake3::Hasher::new_keyed(&secret).update(b"proof of work").finalize().to_hex().to_string();
+        let pow = pow_max_number.map(|max| pow::ProofOfWork::new(pow_key, max));
+        Gate { secret, pow, per_ip, engine, lock_duration_ms: (lock_hours * 3_600_000) as i64 }
+    }
+
+    /// A proof-of-work challenge for the entry form (`None` when proof of work is off).
+    pub fn challenge(&self) -> Option<Value> {
+        self.pow.as_ref().and_then(pow::ProofOfWork::challenge)
     }
 
     fn keyed(&self, parts: &[&str]) -> String {
@@ -154,6 +170,9 @@ impl Gate {
         if let Some(limiter) = &self.per_ip {
             limiter.retain_recent();
         }
+        if let Some(pow) = &self.pow {
+            pow.tidy();
+        }
     }
 
     /// Checks a request and, when everything is right, opens the session. On refusal returns every
@@ -172,6 +191,11 @@ impl Gate {
         }
         if !body.is_object() {
             return Err(vec![EntryError { status: 400, code: "bad_request", field: None, part: None }]);
+        }
+        if let Some(pow) = &self.pow
+            && pow.verify(body.get("pow")).is_err()
+        {
+            return Err(vec![EntryError { status: 400, code: "pow_invalid", field: None, part: None }]);
         }
         let keys = DeviceKeys::derive(&self.secret, visitor);
         let now = now_ms();

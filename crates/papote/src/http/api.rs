@@ -25,6 +25,7 @@ const ENTRY_BODY_MAX: usize = 4 * 1024;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/communes", get(communes))
+        .route("/api/challenge", get(challenge))
         .route("/api/entry", post(entry).layer(axum::extract::DefaultBodyLimit::max(ENTRY_BODY_MAX)))
         .route("/api/session", get(current_session))
         .route("/api/leave", post(leave))
@@ -142,6 +143,14 @@ async fn entry(
         }
         Err(errors) => (jar, errors_response(lang, &errors)).into_response(),
     }
+}
+
+/// A proof-of-work challenge for the entry form; `{"challenge": null}` when the server does not ask
+/// for one.
+async fn challenge(State(state): State<AppState>) -> Response {
+    let mut response = Json(json!({"challenge": state.gate.challenge()})).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn current_session(State(state): State<AppState>, headers: HeaderMap, jar: PrivateCookieJar) -> Response {
