@@ -79,7 +79,6 @@ impl Hub {
         handle: &RoomHandle,
         access: &std::sync::Mutex<PrivateAccess>,
     ) -> Result<(), Refusal> {
-        let info;
         {
             let mut access = lock(access);
             if access.members.contains(&session.id) {
@@ -94,7 +93,7 @@ impl Hub {
             access.invited.remove(&session.id);
             access.members.push(session.id);
         }
-        info = self.private_info(handle);
+        let info = self.private_info(handle);
         session.send(&frame(ServerMsg::PrivateRoom { room: info }.to_json()));
         Ok(())
     }
