@@ -384,6 +384,7 @@ pub struct DmEntry {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestMessage {
+    pub seq: u64,
     pub id: u64,
     pub text: String,
     pub at: i64,

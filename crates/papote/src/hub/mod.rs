@@ -712,7 +712,7 @@ impl Hub {
             Delivery::Request => {
                 let request = ServerMsg::DmRequest {
                     from: session.member_for(recipient.position),
-                    message: RequestMessage { id, text: checked.text, at },
+                    message: RequestMessage { seq, id, text: checked.text, at },
                 };
                 recipient.send(&frame(request.to_json()));
                 let state = ServerMsg::DmState {

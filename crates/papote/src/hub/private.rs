@@ -95,6 +95,8 @@ impl Hub {
         }
         let info = self.private_info(handle);
         session.send(&frame(ServerMsg::PrivateRoom { room: info }.to_json()));
+        let answer = ServerMsg::RoomInvitationAnswer { room: handle.id.clone(), member: session.id, accepted: true };
+        self.tell_members(handle, &answer);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! The domain only sees [`Store`]; `sqlite.rs` is the embedded default. Everything a member is
 //! told was "received" (reports, cases) is committed before the call returns.
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -385,6 +387,9 @@ pub fn verify_audit_chain(rows: &[AuditRow]) -> Option<i64> {
 /// Opens the store named by a `--database` value.
 pub async fn open(database: &str) -> StoreResult<Arc<dyn Store>> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::open(database).await?));
+    }
+    if database.contains("://") && !database.starts_with("sqlite:") {
         return Err(StoreError::UnsupportedUrl(database.to_owned()));
     }
     Ok(Arc::new(SqliteStore::open(database).await?))

@@ -761,7 +761,8 @@ impl Store for SqliteStore {
             stats.cases_by_status.push((row.try_get("status")?, row.try_get("n")?));
         }
         for row in sqlx::query(
-            "SELECT kind, moderator_id IS NULL AS automated, COUNT(*) AS n FROM sanctions GROUP BY kind, automated",
+            "SELECT kind, CASE WHEN moderator_id IS NULL THEN 1 ELSE 0 END AS automated, COUNT(*) AS n FROM sanctions \
+             GROUP BY kind, automated",
         )
         .fetch_all(&self.durable)
         .await?
