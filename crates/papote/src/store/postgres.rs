@@ -758,7 +758,7 @@ impl Store for PostgresStore {
             stats.cases_by_status.push((row.try_get("status")?, row.try_get("n")?));
         }
         for row in sqlx::query(
-            "SELECT kind, CASE WHEN moderator_id IS NULL THEN 1 ELSE 0 END AS automated, COUNT(*) AS n FROM sanctions \
+            "SELECT kind, CASE WHEN moderator_id IS NULL THEN 1::BIGINT ELSE 0::BIGINT END AS automated, COUNT(*) AS n FROM sanctions \
              GROUP BY kind, automated",
         )
         .fetch_all(&self.durable)
