@@ -89,6 +89,7 @@ fn random_secret() -> String {
 /// Starts a node on an already-bound listener (tests bind `127.0.0.1:0`).
 pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppError> {
     let addr = listener.local_addr()?;
+    crate::telemetry::init();
     let store = store::open(&config.database).await?;
     let master = if config.cookie_secret.is_empty() {
         store.secret("master_secret", &random_secret).await?

@@ -11,6 +11,7 @@
 //! - [`chat`]: the message pipeline, sanitise → rate limit → flood → safety.
 //! - [`moderation`]: sanctions, statements of reasons, appeals, escalation, panic mode, audit.
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
+//! - [`telemetry`]: Prometheus metrics.
 //! - [`i18n`]: every sentence the server says, in French and English.
 //!
 //! Dependency rule: `http` and `ws` call the domain (`entry`, `hub`, `chat`); the domain calls
@@ -27,4 +28,5 @@ pub mod i18n;
 pub mod moderation;
 pub mod protocol;
 pub mod store;
+pub mod telemetry;
 pub mod ws;

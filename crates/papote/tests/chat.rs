@@ -453,3 +453,17 @@ async fn ignore_hides_public_lines_for_me_while_block_stops_private_messages() {
     assert_eq!(welcome["ignored"], json!([bob.id]));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_messages_and_refusals_for_the_operator() {
+    let server = TestServer::start().await;
+    let mut alice = server.member("Alice").await;
+    alice.ws.join("sport").await;
+    alice.ws.say("sport", "hello", "h1").await;
+    alice.ws.say("sport", "hello", "h2").await;
+    let text = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    assert!(text.contains("papote_messages_total{kind=\"room\"}"), "{text}");
+    assert!(text.contains("papote_refusals_total{code=\"flood\"}"), "{text}");
+    assert!(text.contains("papote_connections"), "{text}");
+    server.stop().await;
+}

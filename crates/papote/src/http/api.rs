@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/rooms", get(rooms))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
 }
 
 fn error_body(lang: Lang, error: &EntryError) -> serde_json::Value {
@@ -136,7 +137,12 @@ async fn entry(
         accept_language: header_text(header::ACCEPT_LANGUAGE),
         device_id,
     };
-    match state.gate.enter(&state.hub, &body, &visitor).await {
+    let entered = state.gate.enter(&state.hub, &body, &visitor).await;
+    crate::telemetry::entry(match &entered {
+        Ok(_) => "entered",
+        Err(errors) => errors.first().map_or("refused", |e| e.code),
+    });
+    match entered {
         Ok(session) => {
             let jar = jar.add(session_cookie(session.token.clone(), secure));
             (jar, Json(json!({"member": session.profile}))).into_response()
@@ -172,6 +178,14 @@ async fn leave(State(state): State<AppState>, headers: HeaderMap, jar: PrivateCo
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     (jar, StatusCode::NO_CONTENT).into_response()
+}
+
+/// Prometheus metrics, for the operator's scraper on this machine only.
+async fn metrics(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+    if !peer.ip().is_loopback() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render()).into_response()
 }
 
 async fn rooms(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -38,7 +38,9 @@ const DM_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Members listed in `members`.
 const MEMBER_LIST_MAX: usize = 200;
 /// New arrivals sent to one viewer in one presence batch (the nearest ones).
-const PRESENCE_JOINED_MAX: usize = 100;
+const PRESENCE_JOINED_MAX: usize = 20;
+/// Above this many members online, presence batches go out every 3 seconds instead of every one.
+const LARGE_SITE: usize = 2000;
 const PRESENCE_TICK: Duration = Duration::from_secs(1);
 const TYPING_THROTTLE: Duration = Duration::from_secs(3);
 /// Messages around a reported one that the report freezes.
@@ -466,6 +468,7 @@ impl Hub {
                 let command =
                     RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card, shadow };
                 handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))?;
+                crate::telemetry::hot().room_messages.increment(1);
                 Ok(id)
             }
             Decision::Hold { code } => Err(Refusal::new(code)),
@@ -733,6 +736,7 @@ impl Hub {
                 recipient.send(&message);
             }
         }
+        crate::telemetry::hot().dm_messages.increment(1);
         if meeting_card {
             session.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(to) }.to_json()));
             recipient.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(session.id) }.to_json()));
@@ -893,6 +897,7 @@ impl Hub {
             tracing::error!(%error, "could not store an automatic case");
             return Err(Refusal::new("internal"));
         }
+        crate::telemetry::case("auto");
         if minor {
             self.suspend_private_messages(session);
         }
@@ -970,6 +975,8 @@ impl Hub {
             tracing::error!(%error, "could not store a report");
             Refusal::new("internal")
         })?;
+        crate::telemetry::report();
+        crate::telemetry::case("report");
         Ok(())
     }
 
@@ -1060,30 +1067,48 @@ impl Hub {
         let filter = {
             let mut state = viewer.state();
             if let Some(filter) = filter {
-                state.filter = filter;
+                state.filter = Some(filter);
             }
-            state.filter.clone()
+            state.filter.get_or_insert_with(MemberFilter::default).clone()
         };
-        let mut list: Vec<Member> = self
+        // Rank everyone by rounded distance first; build the few members actually listed.
+        let mut ranked: Vec<(u32, Arc<Session>)> = self
             .sessions
             .iter()
             .filter(|s| self.visible_to(viewer, &filter, s.value()))
-            .map(|s| s.member_for(viewer.position))
+            .map(|s| {
+                let distance = match (s.position, viewer.position) {
+                    (Some(a), Some(b)) => crate::entry::communes::rounded_distance_km(a.distance_km(b)),
+                    _ => u32::MAX,
+                };
+                (distance, Arc::clone(s.value()))
+            })
             .collect();
+        if ranked.len() > MEMBER_LIST_MAX {
+            ranked.select_nth_unstable_by_key(MEMBER_LIST_MAX, |(d, _)| *d);
+            ranked.truncate(MEMBER_LIST_MAX);
+        }
+        let mut list: Vec<Member> = ranked.iter().map(|(_, s)| s.member_for(viewer.position)).collect();
         sort_nearest(&mut list);
-        list.truncate(MEMBER_LIST_MAX);
         frame(ServerMsg::Members { list }.to_json())
     }
 
     async fn presence_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(PRESENCE_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = self.shutdown.cancelled() => return,
             }
-            self.flush_presence();
+            ticks += 1;
+            crate::telemetry::online(self.sessions.len());
+            // A big site refreshes lists less often: each batch costs one frame per viewer.
+            let every = if self.sessions.len() > LARGE_SITE { 3 } else { 1 };
+            if ticks.is_multiple_of(every) {
+                self.flush_presence();
+            }
             self.flush_room_counts();
         }
     }
@@ -1102,11 +1127,11 @@ impl Hub {
         };
         let viewers: Vec<Arc<Session>> = self.sessions.iter().map(|s| Arc::clone(s.value())).collect();
         for viewer in viewers {
+            let Some(filter) = viewer.state().filter.clone() else { continue };
             if let Some(shared) = &departures_only {
                 viewer.send(shared);
                 continue;
             }
-            let filter = viewer.state().filter.clone();
             let mut joined: Vec<Member> = arrivals
                 .iter()
                 .filter(|other| self.visible_to(&viewer, &filter, other))

@@ -72,6 +72,9 @@ impl Outbox {
         match self.tx.try_send(frame.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.conn.close_code() == 0 {
+                    crate::telemetry::hot().slow_consumers.increment(1);
+                }
                 self.conn.cut(close::TOO_SLOW);
                 false
             }

@@ -387,6 +387,7 @@ impl Room {
     /// Same, skipping members who ignore `author`.
     fn publish_from(&mut self, frame: Frame, message_id: Option<u64>, author: Option<MemberId>) {
         self.seq += 1;
+        let mut deliveries = 0;
         for member in self.members.values() {
             if author.is_some_and(|a| member.session.ignores(a)) {
                 continue;
@@ -394,7 +395,9 @@ impl Room {
             for outbox in &member.outboxes {
                 outbox.send(&frame);
             }
+            deliveries += member.outboxes.len() as u64;
         }
+        crate::telemetry::hot().deliveries.increment(deliveries);
         if self.history.len() == HISTORY_EVENTS {
             self.history.pop_front();
         }

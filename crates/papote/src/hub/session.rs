@@ -48,7 +48,9 @@ pub struct SessionState {
     pub new_conversations: VecDeque<Instant>,
     /// Set when the member said they were under 18: no more private messages.
     pub dm_suspended: bool,
-    pub filter: MemberFilter,
+    /// The member-list filter; `None` until the member asks for the list (until then no presence
+    /// updates are computed for them).
+    pub filter: Option<MemberFilter>,
     /// Last "is typing" sent per target, to throttle.
     pub typing_sent: HashMap<u64, Instant>,
     /// Contact-sharing confirmations already given, per conversation.

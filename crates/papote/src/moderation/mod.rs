@@ -376,6 +376,7 @@ impl Moderation {
             serde_json::json!({"case": request.case_id, "until": until, "facts": facts, "network": request.include_network, "messages": request.message_ids}),
         );
         let id = self.store.apply_sanction(&new, &record).await?;
+        crate::telemetry::sanction(request.kind.as_str());
         statement.sanction_id = id;
         self.hub.apply_sanction(member, &statement, &request.message_ids).await;
         Ok(statement)

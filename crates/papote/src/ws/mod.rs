@@ -66,6 +66,7 @@ pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, 
             None
         }
     };
+    crate::telemetry::connection_opened();
     let (outbox, mut rx) = hub.new_outbox(&session);
     let welcome = hub.welcome(&session, lang == Lang::En);
     hub.connection_opened(&session, outbox.clone());
@@ -76,6 +77,7 @@ pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, 
         let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(close_message(code, reason))).await;
     }
     hub.connection_closed(&session, connection.outbox.id());
+    crate::telemetry::connection_closed();
     if let Some(id) = log_id
         && let Err(error) = store.close_connection(id, now_ms()).await
     {
@@ -173,6 +175,7 @@ impl Connection {
     }
 
     fn refuse(&self, reference: Option<String>, refusal: Refusal) {
+        crate::telemetry::refusal(refusal.code);
         self.reply(ServerMsg::Refused {
             reference,
             code: wire_code(refusal.code).to_owned(),
