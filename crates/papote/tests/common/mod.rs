@@ -121,11 +121,33 @@ impl Browser {
             .await
             .unwrap();
         let commune = communes["communes"][0]["insee"].clone();
-        self.post_entry(json!({
+        let mut body = json!({
             "nickname": nickname, "gender": gender, "age": age, "postcode": postcode,
             "commune": commune, "charter": true,
+        });
+        if let Some(solution) = self.solve_proof_of_work().await {
+            body["pow"] = solution;
+        }
+        self.post_entry(body).await
+    }
+
+    /// Solves the server's proof of work, as the browser does (`None` when it asks for none).
+    pub async fn solve_proof_of_work(&self) -> Option<Value> {
+        let challenge: Value =
+            self.http.get(format!("{}/api/challenge", self.base)).send().await.unwrap().json().await.unwrap();
+        let challenge = challenge.get("challenge").filter(|c| !c.is_null())?;
+        let number = altcha_lib_rs::solve_challenge(
+            challenge["challenge"].as_str().unwrap(),
+            challenge["salt"].as_str().unwrap(),
+            None,
+            challenge["maxnumber"].as_u64(),
+            0,
+        )
+        .unwrap();
+        Some(json!({
+            "algorithm": challenge["algorithm"], "challenge": challenge["challenge"], "number": number,
+            "salt": challenge["salt"], "signature": challenge["signature"],
         }))
-        .await
     }
 
     pub fn cookie_header(&self) -> String {
