@@ -1,0 +1,798 @@
+//! Folding a text into ASCII views that evasion does not beat, with offsets back to the original.
+//!
+//! Every view is a plain ASCII byte string plus, for each byte, the span `[start, end)` of the
+//! original text it came from, so a match in any view maps back to what the member typed.
+//!
+//! - `text`: NFKC, lower case, accents stripped, homoglyphs (Cyrillic, Greek, fullwidth,
+//!   mathematical letters, regional indicators) folded, invisible characters dropped, emoji used
+//!   as words replaced by words, runs of 3+ identical letters collapsed to one, whitespace
+//!   collapsed. Digits stay digits.
+//! - `numbers`: `text` with numbers written as words ("zéro six", "quatre-vingt-dix-huit",
+//!   "twenty six") turned into digits, and `O`/`l`/`I` typed inside digit groups read as digits.
+//!   Used for phone numbers and ages.
+//! - `letters`: `text` with single letters joined (`s n a p`, `s.n.a.p`) and leetspeak read as
+//!   letters (`sn4p`, `wh@ts@pp`), while numbers with a unit (`15ans`, `22h`) keep their digits.
+//! - `dedup`: `letters` with every doubled letter collapsed (`snaap`, `whatsap`).
+
+use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// One folded view of a text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct View {
+    /// ASCII only.
+    pub bytes: Vec<u8>,
+    /// For each byte of `bytes`, the original span it comes from.
+    pub spans: Vec<(u32, u32)>,
+}
+
+impl View {
+    fn with_capacity(n: usize) -> View {
+        View {
+            bytes: Vec::with_capacity(n),
+            spans: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8, span: (u32, u32)) {
+        self.bytes.push(b);
+        self.spans.push(span);
+    }
+
+    /// The view as a string (always ASCII).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes).unwrap_or("")
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The original span covered by the view bytes `[start, end)`. `None` for an empty range.
+    pub fn original_span(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if start >= end || end > self.spans.len() {
+            return None;
+        }
+        let s = self.spans[start..end].iter().map(|s| s.0).min()?;
+        let e = self.spans[start..end].iter().map(|s| s.1).max()?;
+        Some((s as usize, e as usize))
+    }
+
+    fn last_byte(&self) -> Option<u8> {
+        self.bytes.last().copied()
+    }
+}
+
+/// All the views of one text.
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    pub text: View,
+    /// `None` when identical to `text`.
+    pub numbers: Option<View>,
+    pub letters: View,
+    /// `letters` reading `1` as `l` instead of `i`; only built when a `1` was read as a letter.
+    pub letters_l: Option<View>,
+    pub dedup: View,
+}
+
+impl Folded {
+    pub fn numbers(&self) -> &View {
+        self.numbers.as_ref().unwrap_or(&self.text)
+    }
+}
+
+/// What one original character becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fold {
+    /// Invisible or combining: nothing.
+    Drop,
+    /// A separator (whitespace, unknown symbol).
+    Space,
+    /// Up to 4 ASCII bytes.
+    Ascii(u8, [u8; 4]),
+    /// An emoji or symbol used as a word.
+    Word(&'static str),
+}
+
+fn ascii_fold(s: &str) -> Fold {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Fold::Drop;
+    }
+    if b.len() > 4 || !b.iter().all(|c| c.is_ascii_graphic()) {
+        return Fold::Space;
+    }
+    let mut out = [0u8; 4];
+    out[..b.len()].copy_from_slice(b);
+    Fold::Ascii(b.len() as u8, out)
+}
+
+/// Emoji and symbols that people use as words. The words are chosen so they cannot be mistaken
+/// for ordinary text when they are ambiguous (`eggplantemoji`).
+fn emoji_word(c: char) -> Option<&'static str> {
+    Some(match c {
+        '👻' => "snapchat",
+        '📞' | '☎' | '📱' | '📲' | '☏' => "tel",
+        '📸' | '📷' | '🤳' | '🖼' => "photo",
+        '📹' | '🎥' => "cam",
+        '📧' | '📩' | '📨' | '✉' => "mail",
+        '🔗' => "lien",
+        '🍆' => "eggplantemoji",
+        '🍑' => "peachemoji",
+        '💦' => "dropsemoji",
+        '👅' => "tongueemoji",
+        '🥵' => "hotemoji",
+        '💊' => "pillsemoji",
+        '❄' => "snowemoji",
+        '🍃' | '🌿' | '🍁' => "leafemoji",
+        '💰' | '💵' | '💶' | '💷' | '💸' | '🤑' | '💴' => "moneyemoji",
+        '€' => "euros",
+        '$' => "$",
+        '🌹' => "roses",
+        '🔪' | '🔫' | '🗡' | '💣' | '🪓' => "weaponemoji",
+        '💀' | '⚰' => "deathemoji",
+        '🏠' | '🏡' => "maison",
+        '🚗' | '🚙' => "voiture",
+        '🅿' => "parking",
+        '🍺' | '🍻' | '🍷' | '🥂' | '🍸' | '🍹' => "verre",
+        '☕' => "cafe",
+        '🛏' => "lit",
+        _ => return None,
+    })
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}')
+}
+
+fn compute_fold(c: char) -> Fold {
+    if c.is_ascii() {
+        return if c.is_ascii_graphic() {
+            let l = c.to_ascii_lowercase() as u8;
+            Fold::Ascii(1, [l, 0, 0, 0])
+        } else {
+            Fold::Space
+        };
+    }
+    if is_invisible(c) || is_combining_mark(c) {
+        return Fold::Drop;
+    }
+    if let Some(w) = emoji_word(c) {
+        return Fold::Word(w);
+    }
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{00B4}' | '\u{02BC}'
+        | '\u{02BB}' | '\u{0060}' => return ascii_fold("'"),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => {
+            return ascii_fold("-");
+        }
+        '\u{00AB}' | '\u{00BB}' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' => {
+            return ascii_fold("\"");
+        }
+        '\u{1F1E6}'..='\u{1F1FF}' => {
+            // Regional indicator symbols spell letters: 🇸🇳🇦🇵.
+            let l = b'a' + (c as u32 - 0x1F1E6) as u8;
+            return Fold::Ascii(1, [l, 0, 0, 0]);
+        }
+        _ => {}
+    }
+    if c.is_whitespace() {
+        return Fold::Space;
+    }
+    let mut out = String::new();
+    for k in std::iter::once(c).nfkc() {
+        for l in k.to_lowercase() {
+            for d in std::iter::once(l).nfd() {
+                if is_combining_mark(d) {
+                    continue;
+                }
+                if d.is_ascii() {
+                    out.push(d.to_ascii_lowercase());
+                    continue;
+                }
+                match d {
+                    'ß' => out.push_str("ss"),
+                    'æ' => out.push_str("ae"),
+                    'œ' => out.push_str("oe"),
+                    'ø' => out.push('o'),
+                    'đ' | 'ð' => out.push('d'),
+                    'ł' => out.push('l'),
+                    'ı' => out.push('i'),
+                    'þ' => out.push_str("th"),
+                    'ĸ' => out.push('k'),
+                    _ => {
+                        if is_invisible(d) {
+                            continue;
+                        }
+                        if d.is_whitespace() {
+                            out.push(' ');
+                            continue;
+                        }
+                        if let Some(s) = homoglyph(d) {
+                            out.push_str(&s);
+                        } else {
+                            return Fold::Space;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if out.trim().is_empty() {
+        return if out.is_empty() {
+            Fold::Drop
+        } else {
+            Fold::Space
+        };
+    }
+    ascii_fold(&out)
+}
+
+/// A confusable look-alike (Cyrillic `а`, Greek `ο`...) read as its ASCII letter.
+fn homoglyph(c: char) -> Option<String> {
+    let try_one = |x: char| -> Option<String> {
+        let s: String = unicode_security::skeleton(&x.to_string()).collect();
+        let mut out = String::new();
+        for ch in s.chars() {
+            if is_combining_mark(ch) {
+                continue;
+            }
+            if ch.is_ascii_alphanumeric() {
+                out.push(ch.to_ascii_lowercase());
+            } else {
+                return None;
+            }
+        }
+        if out.is_empty() || out.len() > 2 {
+            None
+        } else {
+            Some(out)
+        }
+    };
+    if let Some(s) = try_one(c) {
+        return Some(s);
+    }
+    for u in c.to_uppercase() {
+        if let Some(s) = try_one(u) {
+            return Some(s);
+        }
+    }
+    None
+}
+
+const TABLE_END: u32 = 0x3400;
+
+static FOLD_TABLE: LazyLock<Vec<Fold>> = LazyLock::new(|| {
+    (0..TABLE_END)
+        .map(|u| char::from_u32(u).map_or(Fold::Space, compute_fold))
+        .collect()
+});
+
+#[inline]
+fn fold_char(c: char) -> Fold {
+    let u = c as u32;
+    if u < 0x80 {
+        let b = u as u8;
+        return if b.is_ascii_graphic() {
+            Fold::Ascii(1, [b.to_ascii_lowercase(), 0, 0, 0])
+        } else {
+            Fold::Space
+        };
+    }
+    if u < TABLE_END {
+        return FOLD_TABLE[u as usize];
+    }
+    compute_fold(c)
+}
+
+/// Fold one character of a nickname or a literal the way the `text` view does.
+pub fn fold_str(s: &str) -> String {
+    let v = text_view(s);
+    String::from_utf8(v.bytes).unwrap_or_default()
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// The `text` view.
+pub fn text_view(original: &str) -> View {
+    let mut v = View::with_capacity(original.len() + 8);
+    // Run collapse state: the last pushed byte, how many times it was seen in a row.
+    let mut run_byte = 0u8;
+    let mut run_len = 0usize;
+    let mut push = |v: &mut View, b: u8, span: (u32, u32)| {
+        if b == b' ' {
+            if v.bytes.is_empty() || v.last_byte() == Some(b' ') {
+                return;
+            }
+            run_byte = b' ';
+            run_len = 1;
+            v.push(b, span);
+            return;
+        }
+        if b == run_byte && !b.is_ascii_digit() {
+            run_len += 1;
+            if run_len >= 3 {
+                // Runs of 3+ collapse to one: the first byte now covers the whole run.
+                if run_len == 3 {
+                    let n = v.bytes.len();
+                    v.bytes.truncate(n - 1);
+                    v.spans.truncate(n - 1);
+                }
+                if let Some(last) = v.spans.last_mut() {
+                    last.1 = span.1;
+                }
+                return;
+            }
+        } else {
+            run_byte = b;
+            run_len = 1;
+        }
+        v.push(b, span);
+    };
+    for (i, c) in original.char_indices() {
+        let span = (i as u32, (i + c.len_utf8()) as u32);
+        match fold_char(c) {
+            Fold::Drop => {}
+            Fold::Space => push(&mut v, b' ', span),
+            Fold::Ascii(n, bytes) => {
+                for &b in &bytes[..n as usize] {
+                    push(&mut v, b, span);
+                }
+            }
+            Fold::Word(w) => {
+                if v.last_byte().is_some_and(is_word_byte) {
+                    push(&mut v, b' ', span);
+                }
+                for &b in w.as_bytes() {
+                    push(&mut v, b, span);
+                }
+                push(&mut v, b' ', span);
+            }
+        }
+    }
+    if v.last_byte() == Some(b' ') {
+        v.bytes.pop();
+        v.spans.pop();
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// letters view
+
+#[inline]
+fn leet(b: u8, one: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => one,
+        b'3' => b'e',
+        b'4' => b'a',
+        b'5' => b's',
+        b'7' => b't',
+        _ => return None,
+    })
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'@' | b'$' | b'|' | b'!')
+}
+
+fn is_joiner(b: u8) -> bool {
+    matches!(b, b' ' | b'_' | b'.' | b'-' | b'*' | b',' | b'/' | b'+' | b'~' | b':' | b'=')
+}
+
+/// Units that keep the digits before them: `15ans`, `22h`, `3eme`, `100e`.
+const UNITS: &[&str] = &[
+    "a", "an", "ans", "ann", "h", "hr", "hrs", "heure", "heures", "min", "mn", "mins", "e", "eme",
+    "em", "er", "ere", "re", "nd", "nde", "st", "th", "rd", "yo", "yrs", "y", "k", "km", "m", "cm",
+    "kg", "g", "gr", "x", "ieme", "eur", "euro", "euros", "pm", "am", "s", "j", "jours", "mois",
+    "ml", "l", "cl", "p", "go", "mo", "ko", "gb", "mb", "v", "f", "ms", "sec", "cv", "t", "b",
+    "piges", "balais", "ball", "balles", "e", "d", "ht", "ttc",
+];
+
+fn is_letterish(b: u8) -> bool {
+    b.is_ascii_lowercase() || matches!(b, b'@' | b'$' | b'|')
+}
+
+/// Reads leetspeak inside one token, writing the result into `out`.
+fn leet_token(tok: &[u8], one: u8, out: &mut Vec<u8>, used_one: &mut bool) {
+    out.clear();
+    out.extend_from_slice(tok);
+    let letters = tok.iter().filter(|b| b.is_ascii_lowercase()).count();
+    if letters == 0 {
+        return;
+    }
+    let n = tok.len();
+    // Leading digit run.
+    let lead = tok.iter().take_while(|b| b.is_ascii_digit()).count();
+    let keep_lead = lead > 0
+        && lead < n
+        && (lead >= 2 || {
+            let rest = &tok[lead..];
+            rest.iter().all(|b| b.is_ascii_lowercase())
+                && UNITS.iter().any(|u| u.as_bytes() == rest)
+        });
+    // Trailing digit run.
+    let trail = tok.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let keep_trail = trail >= 2 && trail < n;
+    for i in 0..n {
+        let b = tok[i];
+        if b.is_ascii_digit() {
+            if (keep_lead && i < lead) || (keep_trail && i >= n - trail) {
+                continue;
+            }
+            if let Some(l) = leet(b, one) {
+                if b == b'1' {
+                    *used_one = true;
+                }
+                out[i] = l;
+            }
+        } else {
+            let prev = i.checked_sub(1).map(|j| tok[j]);
+            let next = tok.get(i + 1).copied();
+            let near = |x: Option<u8>| x.is_some_and(|x| is_letterish(x) || x.is_ascii_digit());
+            match b {
+                b'@' if near(prev) => out[i] = b'a',
+                b'$' if near(prev) || near(next) => out[i] = b's',
+                b'|' if near(prev) || near(next) => out[i] = b'l',
+                b'!' if near(prev) && next.is_some_and(|x| x.is_ascii_lowercase()) => {
+                    out[i] = b'i'
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The `letters` view, built from the `text` view. Returns whether a `1` was read as a letter.
+pub fn letters_view(text: &View, one: u8) -> (View, bool) {
+    let t = &text.bytes;
+    let n = t.len();
+    let mut v = View::with_capacity(n);
+    let mut used_one = false;
+    let mut buf = Vec::with_capacity(16);
+    let mut i = 0;
+    while i < n {
+        if !is_token_byte(t[i]) {
+            let b = if t[i] == b'_' { b' ' } else { t[i] };
+            v.push(b, text.spans[i]);
+            i += 1;
+            continue;
+        }
+        // A token [i, j).
+        let mut j = i;
+        while j < n && is_token_byte(t[j]) {
+            j += 1;
+        }
+        // Single letters separated by joiners: s n a p, s.n.a.p, s-n-a-p.
+        if j == i + 1 {
+            let mut singles = vec![i];
+            let mut k = j;
+            loop {
+                let mut s = k;
+                while s < n && is_joiner(t[s]) && s - k < 3 {
+                    s += 1;
+                }
+                if s == k || s >= n || !is_token_byte(t[s]) {
+                    break;
+                }
+                let e = s + 1;
+                if e < n && is_token_byte(t[e]) {
+                    break;
+                }
+                singles.push(s);
+                k = e;
+            }
+            let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
+            if singles.len() >= 3 && real_letters >= 3 {
+                let tok: Vec<u8> = singles.iter().map(|&p| t[p]).collect();
+                leet_token(&tok, one, &mut buf, &mut used_one);
+                for (idx, &p) in singles.iter().enumerate() {
+                    v.push(buf[idx], text.spans[p]);
+                }
+                i = k;
+                continue;
+            }
+        }
+        leet_token(&t[i..j], one, &mut buf, &mut used_one);
+        for (off, &b) in buf.iter().enumerate() {
+            v.push(b, text.spans[i + off]);
+        }
+        i = j;
+    }
+    (v, used_one)
+}
+
+/// The `dedup` view: doubled letters collapsed.
+pub fn dedup_view(letters: &View) -> View {
+    let mut v = View::with_capacity(letters.len());
+    for (i, &b) in letters.bytes.iter().enumerate() {
+        if b.is_ascii_lowercase() && v.last_byte() == Some(b) {
+            if let Some(last) = v.spans.last_mut() {
+                last.1 = last.1.max(letters.spans[i].1);
+            }
+            continue;
+        }
+        v.push(b, letters.spans[i]);
+    }
+    v
+}
+
+/// Collapse doubled letters in a plain string (for literals matched on the `dedup` view).
+pub fn dedup_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_lowercase() && out.ends_with(c) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// numbers view
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum NumWord {
+    /// 0..=19 (and septante...: stored as tens).
+    Unit(u32),
+    Tens(u32),
+    Hundred,
+    /// "et" / "and" between parts of a number.
+    Et,
+    /// "un": a number only inside or next to other numbers.
+    Un,
+}
+
+fn num_word(w: &[u8]) -> Option<NumWord> {
+    use NumWord::*;
+    Some(match w {
+        b"zero" => Unit(0),
+        b"un" => Un,
+        b"one" => Unit(1),
+        b"deux" | b"two" => Unit(2),
+        b"trois" | b"three" => Unit(3),
+        b"quatre" | b"four" => Unit(4),
+        b"cinq" | b"five" => Unit(5),
+        b"six" => Unit(6),
+        b"sept" | b"seven" => Unit(7),
+        b"huit" | b"eight" => Unit(8),
+        b"neuf" | b"nine" => Unit(9),
+        b"dix" | b"ten" => Unit(10),
+        b"onze" | b"eleven" => Unit(11),
+        b"douze" | b"twelve" => Unit(12),
+        b"treize" | b"thirteen" => Unit(13),
+        b"quatorze" | b"fourteen" => Unit(14),
+        b"quinze" | b"fifteen" => Unit(15),
+        b"seize" | b"sixteen" => Unit(16),
+        b"seventeen" => Unit(17),
+        b"eighteen" => Unit(18),
+        b"nineteen" => Unit(19),
+        b"vingt" | b"vingts" | b"vin" | b"twenty" => Tens(20),
+        b"trente" | b"thirty" => Tens(30),
+        b"quarante" | b"forty" | b"fourty" => Tens(40),
+        b"cinquante" | b"fifty" => Tens(50),
+        b"soixante" | b"sixty" => Tens(60),
+        b"septante" | b"seventy" => Tens(70),
+        b"huitante" | b"octante" | b"eighty" => Tens(80),
+        b"nonante" | b"ninety" => Tens(90),
+        b"cent" | b"cents" | b"hundred" => Hundred,
+        b"et" | b"and" => Et,
+        _ => return None,
+    })
+}
+
+/// Parse one number starting at word `i` of `words`; returns (value, words consumed).
+fn parse_number(words: &[Option<NumWord>], i: usize) -> Option<(u32, usize)> {
+    use NumWord::*;
+    let at = |k: usize| words.get(k).copied().flatten();
+    let unit_like = |w: Option<NumWord>| match w {
+        Some(Unit(u)) => Some(u),
+        Some(Un) => Some(1),
+        _ => None,
+    };
+    let mut k = i;
+    let mut value;
+    // Hundreds: [unit] cent.
+    match (at(k), at(k + 1)) {
+        (Some(Unit(u)), Some(Hundred)) if (2..=9).contains(&u) => {
+            value = u * 100;
+            k += 2;
+        }
+        (Some(Hundred), _) => {
+            value = 100;
+            k += 1;
+        }
+        _ => value = 0,
+    }
+    let start_rest = k;
+    // Tens part.
+    let mut tens = None;
+    match (at(k), at(k + 1)) {
+        (Some(Unit(4)), Some(Tens(20))) => {
+            tens = Some(80);
+            k += 2;
+        }
+        (Some(Tens(t)), _) => {
+            tens = Some(t);
+            k += 1;
+        }
+        _ => {}
+    }
+    if let Some(t) = tens {
+        let mut rest = 0;
+        let mut kk = k;
+        if at(kk) == Some(Et) {
+            kk += 1;
+        }
+        if let Some(u) = unit_like(at(kk)) {
+            let max = if t == 60 || t == 80 { 19 } else { 9 };
+            if u >= 1 && u <= max {
+                rest = u;
+                kk += 1;
+                if u == 10
+                    && let Some(v) = unit_like(at(kk))
+                    && (7..=9).contains(&v)
+                {
+                    rest += v;
+                    kk += 1;
+                }
+                k = kk;
+            }
+        }
+        value += t + rest;
+        return Some((value, k - i));
+    }
+    if let Some(u) = unit_like(at(k)) {
+        let mut v = u;
+        k += 1;
+        if u == 10
+            && let Some(x) = unit_like(at(k))
+            && (7..=9).contains(&x)
+        {
+            v += x;
+            k += 1;
+        }
+        value += v;
+        return Some((value, k - i));
+    }
+    if k > start_rest || value > 0 {
+        return Some((value, k - i));
+    }
+    None
+}
+
+/// The `numbers` view, or `None` when it would equal `text`.
+pub fn numbers_view(text: &View) -> Option<View> {
+    let t = &text.bytes;
+    // Words: maximal [a-z0-9] runs; separators between them kept.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        if t[i].is_ascii_alphanumeric() {
+            let s = i;
+            while i < t.len() && t[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            words.push((s, i));
+        } else {
+            i += 1;
+        }
+    }
+    let kinds: Vec<Option<NumWord>> = words.iter().map(|&(s, e)| num_word(&t[s..e])).collect();
+    let mixed = |s: usize, e: usize| {
+        let w = &t[s..e];
+        w.len() >= 2
+            && w.iter().any(|b| b.is_ascii_digit())
+            && w.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
+            && w.iter().filter(|b| b.is_ascii_digit()).count() * 2 >= w.len()
+    };
+    let any_num = kinds
+        .iter()
+        .any(|k| matches!(k, Some(NumWord::Unit(_) | NumWord::Tens(_) | NumWord::Hundred)));
+    let any_mixed = words.iter().any(|&(s, e)| mixed(s, e));
+    if !any_num && !any_mixed {
+        return None;
+    }
+    let mut v = View::with_capacity(t.len());
+    let mut pos = 0; // next byte of t to copy
+    let mut w = 0;
+    let mut digits = String::new();
+    while w < words.len() {
+        let (s, e) = words[w];
+        let is_num = matches!(
+            kinds[w],
+            Some(NumWord::Unit(_) | NumWord::Tens(_) | NumWord::Hundred)
+        ) || (kinds[w] == Some(NumWord::Un)
+            && (w > 0 && matches!(kinds[w - 1], Some(NumWord::Unit(_) | NumWord::Tens(_)))
+                || matches!(
+                    kinds.get(w + 1),
+                    Some(Some(NumWord::Unit(_) | NumWord::Tens(_)))
+                )));
+        if is_num && let Some((value, used)) = parse_number(&kinds, w) {
+            let used = used.max(1);
+            let last = (w + used - 1).min(words.len() - 1);
+            // Only join words separated by spaces or hyphens.
+            let joined_ok = (w..last).all(|k| {
+                t[words[k].1..words[k + 1].0]
+                    .iter()
+                    .all(|&b| b == b' ' || b == b'-')
+            });
+            if joined_ok {
+                for k in pos..s {
+                    v.push(t[k], text.spans[k]);
+                }
+                let span = (text.spans[s].0, text.spans[words[last].1 - 1].1);
+                digits.clear();
+                digits.push_str(&value.to_string());
+                for b in digits.bytes() {
+                    v.push(b, span);
+                }
+                pos = words[last].1;
+                w = last + 1;
+                continue;
+            }
+        }
+        if mixed(s, e) {
+            for k in pos..s {
+                v.push(t[k], text.spans[k]);
+            }
+            for k in s..e {
+                let b = match t[k] {
+                    b'o' => b'0',
+                    b'l' | b'i' => b'1',
+                    x => x,
+                };
+                v.push(b, text.spans[k]);
+            }
+            pos = e;
+        }
+        w += 1;
+    }
+    for k in pos..t.len() {
+        v.push(t[k], text.spans[k]);
+    }
+    Some(v)
+}
+
+/// Fold a text into all its views.
+pub fn fold(original: &str) -> Folded {
+    let text = text_view(original);
+    let numbers = numbers_view(&text);
+    let (letters, used_one) = letters_view(&text, b'i');
+    let letters_l = if used_one {
+        Some(letters_view(&text, b'l').0)
+    } else {
+        None
+    };
+    let dedup = dedup_view(&letters);
+    Folded {
+        text,
+        numbers,
+        letters,
+        letters_l,
+        dedup,
+    }
+}
+
+/// The folded form of a text in one string (the `letters` view): the normaliser's public face.
+pub fn normalize(original: &str) -> String {
+    let text = text_view(original);
+    let (letters, _) = letters_view(&text, b'i');
+    String::from_utf8(letters.bytes).unwrap_or_default()
+}
