@@ -307,30 +307,32 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-/// The `text` view.
-pub fn text_view(original: &str) -> View {
-    let mut v = View::with_capacity(original.len() + 8);
-    // Run collapse state: the last pushed byte, how many times it was seen in a row.
-    let mut run_byte = 0u8;
-    let mut run_len = 0usize;
-    let mut push = |v: &mut View, b: u8, span: (u32, u32)| {
+struct TextBuilder {
+    v: View,
+    run_byte: u8,
+    run_len: u32,
+}
+
+impl TextBuilder {
+    #[inline(always)]
+    fn push(&mut self, b: u8, span: (u32, u32)) {
+        let v = &mut self.v;
         if b == b' ' {
             if v.bytes.is_empty() || v.last_byte() == Some(b' ') {
                 return;
             }
-            run_byte = b' ';
-            run_len = 1;
+            self.run_byte = b' ';
+            self.run_len = 1;
             v.push(b, span);
             return;
         }
-        if b == run_byte && !b.is_ascii_digit() {
-            run_len += 1;
-            if run_len >= 3 {
+        if b == self.run_byte && !b.is_ascii_digit() {
+            self.run_len += 1;
+            if self.run_len >= 3 {
                 // Runs of 3+ collapse to one: the first byte now covers the whole run.
-                if run_len == 3 {
-                    let n = v.bytes.len();
-                    v.bytes.truncate(n - 1);
-                    v.spans.truncate(n - 1);
+                if self.run_len == 3 {
+                    v.bytes.pop();
+                    v.spans.pop();
                 }
                 if let Some(last) = v.spans.last_mut() {
                     last.1 = span.1;
@@ -338,32 +340,61 @@ pub fn text_view(original: &str) -> View {
                 return;
             }
         } else {
-            run_byte = b;
-            run_len = 1;
+            self.run_byte = b;
+            self.run_len = 1;
         }
         v.push(b, span);
+    }
+}
+
+/// The `text` view.
+pub fn text_view(original: &str) -> View {
+    let mut tb = TextBuilder {
+        v: View::with_capacity(original.len() + 8),
+        run_byte: 0,
+        run_len: 0,
     };
-    for (i, c) in original.char_indices() {
-        let span = (i as u32, (i + c.len_utf8()) as u32);
+    let raw = original.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b < 0x80 {
+            let span = (i as u32, i as u32 + 1);
+            if b.is_ascii_graphic() {
+                tb.push(b.to_ascii_lowercase(), span);
+            } else {
+                tb.push(b' ', span);
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = original.get(i..).and_then(|s| s.chars().next()) else {
+            i += 1;
+            continue;
+        };
+        let len = c.len_utf8();
+        let span = (i as u32, (i + len) as u32);
+        i += len;
         match fold_char(c) {
             Fold::Drop => {}
-            Fold::Space => push(&mut v, b' ', span),
+            Fold::Space => tb.push(b' ', span),
             Fold::Ascii(n, bytes) => {
                 for &b in &bytes[..n as usize] {
-                    push(&mut v, b, span);
+                    tb.push(b, span);
                 }
             }
             Fold::Word(w) => {
-                if v.last_byte().is_some_and(is_word_byte) {
-                    push(&mut v, b' ', span);
+                if tb.v.last_byte().is_some_and(is_word_byte) {
+                    tb.push(b' ', span);
                 }
                 for &b in w.as_bytes() {
-                    push(&mut v, b, span);
+                    tb.push(b, span);
                 }
-                push(&mut v, b' ', span);
+                tb.push(b' ', span);
             }
         }
     }
+    let mut v = tb.v;
     if v.last_byte() == Some(b' ') {
         v.bytes.pop();
         v.spans.pop();
@@ -465,6 +496,7 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
     let mut v = View::with_capacity(n);
     let mut used_one = false;
     let mut buf = Vec::with_capacity(16);
+    let mut singles: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < n {
         if !is_token_byte(t[i]) {
@@ -480,7 +512,8 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
         }
         // Single letters separated by joiners: s n a p, s.n.a.p, s-n-a-p.
         if j == i + 1 {
-            let mut singles = vec![i];
+            singles.clear();
+            singles.push(i);
             let mut k = j;
             loop {
                 let mut s = k;
@@ -499,8 +532,12 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
             }
             let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
             if singles.len() >= 3 && real_letters >= 3 {
-                let tok: Vec<u8> = singles.iter().map(|&p| t[p]).collect();
-                leet_token(&tok, one, &mut buf, &mut used_one);
+                let mut tok = [0u8; 64];
+                let len = singles.len().min(64);
+                for (k, &p) in singles.iter().take(len).enumerate() {
+                    tok[k] = t[p];
+                }
+                leet_token(&tok[..len], one, &mut buf, &mut used_one);
                 for (idx, &p) in singles.iter().enumerate() {
                     v.push(buf[idx], text.spans[p]);
                 }
@@ -508,9 +545,14 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
                 continue;
             }
         }
-        leet_token(&t[i..j], one, &mut buf, &mut used_one);
-        for (off, &b) in buf.iter().enumerate() {
-            v.push(b, text.spans[i + off]);
+        let tok = &t[i..j];
+        if tok.iter().all(u8::is_ascii_lowercase) {
+            v.bytes.extend_from_slice(tok);
+            v.spans.extend_from_slice(&text.spans[i..j]);
+        } else {
+            leet_token(tok, one, &mut buf, &mut used_one);
+            v.bytes.extend_from_slice(&buf);
+            v.spans.extend_from_slice(&text.spans[i..j]);
         }
         i = j;
     }
@@ -677,9 +719,38 @@ fn parse_number(words: &[Option<NumWord>], i: usize) -> Option<(u32, usize)> {
     None
 }
 
+/// Cheap test: a number word, or a digit next to `o`/`l`/`i`.
+fn may_have_numbers(t: &[u8]) -> bool {
+    let mut i = 0;
+    while i < t.len() {
+        if t[i].is_ascii_alphanumeric() {
+            let s = i;
+            let mut digit = false;
+            let mut oli = false;
+            while i < t.len() && t[i].is_ascii_alphanumeric() {
+                digit |= t[i].is_ascii_digit();
+                oli |= matches!(t[i], b'o' | b'l' | b'i');
+                i += 1;
+            }
+            let w = &t[s..i];
+            if (digit && oli) || (!digit && (3..=9).contains(&w.len()) && num_word(w).is_some()) {
+                if !matches!(num_word(w), Some(NumWord::Et | NumWord::Un)) {
+                    return true;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 /// The `numbers` view, or `None` when it would equal `text`.
 pub fn numbers_view(text: &View) -> Option<View> {
     let t = &text.bytes;
+    if !may_have_numbers(t) {
+        return None;
+    }
     // Words: maximal [a-z0-9] runs; separators between them kept.
     let mut words: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
