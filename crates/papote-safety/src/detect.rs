@@ -1,5 +1,9 @@
 //! Running the compiled rules over the folded views of one text.
 
+use aho_corasick::Anchored;
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+
 use crate::normalize::{Folded, View};
 use crate::rules::{Anchor, Literal, RuleSet, ViewName};
 use crate::Context;
@@ -27,17 +31,28 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-fn literal_hits(
-    ac: &aho_corasick::AhoCorasick,
-    lits: &[Literal],
-    view: &View,
-    view_id: ViewName,
-    out: &mut Vec<Hit>,
-) {
+/// Every pattern ending at each position of `bytes`, by walking the automaton by hand (the
+/// overlapping iterator costs more per match). Calls `f(pattern, end)`.
+#[inline]
+fn walk(dfa: &DFA, bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) && dfa.is_match(sid) {
+            for k in 0..dfa.match_len(sid) {
+                f(dfa.match_pattern(sid, k).as_usize(), i + 1);
+            }
+        }
+    }
+}
+
+fn literal_hits(dfa: &DFA, lits: &[Literal], view: &View, view_id: ViewName, out: &mut Vec<Hit>) {
     let bytes = &view.bytes;
-    for m in ac.find_overlapping_iter(bytes.as_slice()) {
-        let lit = &lits[m.pattern().as_usize()];
-        let (s, e) = (m.start(), m.end());
+    walk(dfa, bytes, |pat, e| {
+        let lit = &lits[pat];
+        let s = e - lit.len as usize;
         let left = s == 0 || !is_word(bytes[s - 1]);
         let right = e >= bytes.len() || !is_word(bytes[e]);
         let ok = match lit.anchor {
@@ -54,26 +69,41 @@ fn literal_hits(
                 view: view_id.index() as u8,
             });
         }
+    });
+}
+
+/// Which gate literals a view contains, and how many digits.
+#[derive(Default)]
+struct Presence {
+    bits: Vec<u64>,
+    digits: u32,
+}
+
+impl Presence {
+    fn of(rules: &RuleSet, view: &View) -> Presence {
+        let bytes = view.bytes.as_slice();
+        let mut bits = vec![0u64; rules.gate_len.div_ceil(64)];
+        if let Some(dfa) = &rules.gate_ac {
+            walk(dfa, bytes, |id, _| bits[id / 64] |= 1 << (id % 64));
+        }
+        Presence {
+            bits,
+            digits: bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32,
+        }
     }
 }
 
-fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, out: &mut Vec<Hit>) {
-    let vr = &rules.views[name.index()];
-    let Some(set) = &vr.set else {
-        return;
-    };
+fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, out: &mut Vec<Hit>) {
     let bytes = view.bytes.as_slice();
-    let matches = set.matches(bytes);
-    if !matches.matched_any() {
-        return;
-    }
-    for idx in matches.iter() {
-        let (rule, re) = &vr.regexes[idx];
-        for m in re.find_iter(bytes) {
+    for g in &rules.views[name.index()].regexes {
+        if !g.gate.eval(&p.bits, p.digits) {
+            continue;
+        }
+        for m in g.regex.find_iter(bytes) {
             let (s, e) = trim_span(bytes, m.start(), m.end());
             if let Some((os, oe)) = view.original_span(s, e) {
                 out.push(Hit {
-                    rule: *rule,
+                    rule: g.rule,
                     start: os,
                     end: oe,
                     view: name.index() as u8,
@@ -106,18 +136,31 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
     if let Some(ac) = &rules.dedup_ac {
         literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut hits);
     }
+    // Presence of gate literals, per view (numbers shares text's when identical).
+    let text_p = Presence::of(rules, &folded.text);
+    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, v));
+    let letters_p = Presence::of(rules, &folded.letters);
+    let dedup_used = !rules.views[ViewName::Dedup.index()].regexes.is_empty()
+        || rules.rules.iter().any(|r| r.view == ViewName::Dedup);
+    let dedup_p = if dedup_used {
+        Presence::of(rules, &folded.dedup)
+    } else {
+        Presence::default()
+    };
+    let presence = |name: ViewName| -> &Presence {
+        match name {
+            ViewName::Text => &text_p,
+            ViewName::Numbers => numbers_p.as_ref().unwrap_or(&text_p),
+            ViewName::Letters => &letters_p,
+            ViewName::Dedup => &dedup_p,
+        }
+    };
     for name in ViewName::ALL {
-        if name == ViewName::Numbers && folded.numbers.is_none() {
-            // Same bytes as `text`: run the numbers regexes there.
-            regex_hits(rules, name, &folded.text, &mut hits);
-            continue;
-        }
-        regex_hits(rules, name, view_of(folded, name), &mut hits);
-        if name == ViewName::Letters
-            && let Some(l) = &folded.letters_l
-        {
-            regex_hits(rules, name, l, &mut hits);
-        }
+        regex_hits(rules, name, view_of(folded, name), presence(name), &mut hits);
+    }
+    if let Some(l) = &folded.letters_l {
+        let p = Presence::of(rules, l);
+        regex_hits(rules, ViewName::Letters, l, &p, &mut hits);
     }
     if hits.is_empty() {
         return hits;
@@ -139,12 +182,21 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         let rule = &rules.rules[rid as usize];
         if !rule.exceptions.is_empty() || !rule.unless.is_empty() {
             let view = view_of(folded, rule.view);
+            let p = presence(rule.view);
             let bytes = view.bytes.as_slice();
-            if rule.unless.iter().any(|re| re.is_match(bytes)) {
+            let live = |g: &crate::gate::Gate| g.eval(&p.bits, p.digits);
+            if rule
+                .unless
+                .iter()
+                .any(|(re, g)| live(g) && re.is_match(bytes))
+            {
                 keep[i..j].iter_mut().for_each(|k| *k = false);
             } else if !rule.exceptions.is_empty() {
                 let mut spans: Vec<(usize, usize)> = Vec::new();
-                for re in &rule.exceptions {
+                for (re, g) in &rule.exceptions {
+                    if !live(g) {
+                        continue;
+                    }
                     for m in re.find_iter(bytes) {
                         if let Some(sp) = view.original_span(m.start(), m.end()) {
                             spans.push(sp);

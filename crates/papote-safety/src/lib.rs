@@ -14,6 +14,7 @@
 //! - [`Engine`] and [`policy`]: verdicts, category × context → action.
 
 pub mod detect;
+pub mod gate;
 pub mod nickname;
 pub mod normalize;
 pub mod rules;
@@ -196,6 +197,12 @@ impl Engine {
             rules: rules::RuleSet::compile(&all)?,
             names: nickname::NameTables::compile(nickname::BUILTIN, nickname::AGE)?,
         })
+    }
+
+    /// The compiled rules (for tools and tests).
+    #[doc(hidden)]
+    pub fn rule_set(&self) -> &rules::RuleSet {
+        &self.rules
     }
 
     /// Number of compiled rules.

@@ -21,8 +21,11 @@
 
 use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::MatchKind;
+use aho_corasick::dfa::DFA;
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::gate::{Gate, GateLiterals, compile};
 use serde::Deserialize;
 
 use crate::normalize::{dedup_str, normalize};
@@ -132,8 +135,8 @@ pub struct Rule {
     pub contexts: Option<Vec<Context>>,
     pub action: Option<Action>,
     pub cue: Option<Cue>,
-    pub exceptions: Vec<Regex>,
-    pub unless: Vec<Regex>,
+    pub exceptions: Vec<(Regex, Gate)>,
+    pub unless: Vec<(Regex, Gate)>,
 }
 
 impl Rule {
@@ -155,24 +158,36 @@ pub enum Anchor {
 pub struct Literal {
     pub rule: u32,
     pub anchor: Anchor,
+    pub len: u32,
+}
+
+/// One regex rule pattern with its prefilter condition.
+#[derive(Debug)]
+pub struct GatedRegex {
+    pub rule: u32,
+    pub regex: Regex,
+    pub gate: Gate,
 }
 
 /// The regexes that run on one view.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ViewRegexes {
-    pub set: Option<RegexSet>,
-    pub regexes: Vec<(u32, Regex)>,
+    pub regexes: Vec<GatedRegex>,
 }
 
 /// Everything compiled.
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    pub letters_ac: Option<AhoCorasick>,
+    pub letters_ac: Option<DFA>,
     pub letters_lits: Vec<Literal>,
-    pub dedup_ac: Option<AhoCorasick>,
+    pub dedup_ac: Option<DFA>,
     pub dedup_lits: Vec<Literal>,
     pub views: [ViewRegexes; 4],
+    /// Literals of the prefilter conditions, found by one scan per view.
+    pub gate_ac: Option<DFA>,
+    pub gate_len: usize,
+    pub gate_strings: Vec<String>,
 }
 
 fn err(file: &str, message: impl Into<String>) -> RuleError {
@@ -266,8 +281,8 @@ impl RuleSet {
         let mut letters_lits = Vec::new();
         let mut dedup_pats: Vec<String> = Vec::new();
         let mut dedup_lits = Vec::new();
-        let mut view_pats: [Vec<String>; 4] = Default::default();
-        let mut view_regs: [Vec<(u32, Regex)>; 4] = Default::default();
+        let mut views: [ViewRegexes; 4] = Default::default();
+        let mut interner = GateLiterals::default();
         let mut ids = std::collections::HashSet::new();
         for (file, parsed) in &files {
             for def in &parsed.rule {
@@ -292,21 +307,37 @@ impl RuleSet {
                         return Err(err(file, format!("rule {}: empty literal", def.id)));
                     }
                     let dd = dedup_str(&folded);
+                    letters_lits.push(Literal {
+                        rule: idx,
+                        anchor,
+                        len: folded.len() as u32,
+                    });
                     letters_pats.push(folded);
-                    letters_lits.push(Literal { rule: idx, anchor });
+                    dedup_lits.push(Literal {
+                        rule: idx,
+                        anchor,
+                        len: dd.len() as u32,
+                    });
                     dedup_pats.push(dd);
-                    dedup_lits.push(Literal { rule: idx, anchor });
                 }
                 for raw in &def.regexes {
                     let pat = expand(raw, &defs, file)?;
                     let re = build_regex(&pat, file)
                         .map_err(|e| err(file, format!("rule {}: {e}", def.id)))?;
-                    view_pats[view.index()].push(pat);
-                    view_regs[view.index()].push((idx, re));
+                    let gate = compile(&pat, &mut interner);
+                    views[view.index()].regexes.push(GatedRegex {
+                        rule: idx,
+                        regex: re,
+                        gate,
+                    });
                 }
-                let compile_all = |list: &[String]| -> Result<Vec<Regex>, RuleError> {
+                let mut compile_all = |list: &[String]| -> Result<Vec<(Regex, Gate)>, RuleError> {
                     list.iter()
-                        .map(|p| build_regex(&expand(p, &defs, file)?, file))
+                        .map(|p| {
+                            let pat = expand(p, &defs, file)?;
+                            let gate = compile(&pat, &mut interner);
+                            Ok((build_regex(&pat, file)?, gate))
+                        })
                         .collect()
                 };
                 rules.push(Rule {
@@ -322,35 +353,16 @@ impl RuleSet {
                 });
             }
         }
-        let build_ac = |pats: &[String]| -> Result<Option<AhoCorasick>, RuleError> {
+        let build_ac = |pats: &[String]| -> Result<Option<DFA>, RuleError> {
             if pats.is_empty() {
                 return Ok(None);
             }
-            AhoCorasickBuilder::new()
+            DFA::builder()
                 .match_kind(MatchKind::Standard)
                 .build(pats)
                 .map(Some)
                 .map_err(|e| err("literals", e.to_string()))
         };
-        let mut views_out = Vec::with_capacity(4);
-        for (pats, regs) in view_pats.into_iter().zip(view_regs) {
-            let set = if pats.is_empty() {
-                None
-            } else {
-                Some(
-                    RegexSetBuilder::new(&pats)
-                        .unicode(false)
-                        .size_limit(1 << 26)
-                        .dfa_size_limit(1 << 26)
-                        .build()
-                        .map_err(|e| err("regex set", e.to_string()))?,
-                )
-            };
-            views_out.push(ViewRegexes { set, regexes: regs });
-        }
-        let views: [ViewRegexes; 4] = views_out
-            .try_into()
-            .map_err(|_| err("regex set", "view count"))?;
         Ok(RuleSet {
             rules,
             letters_ac: build_ac(&letters_pats)?,
@@ -358,6 +370,9 @@ impl RuleSet {
             dedup_ac: build_ac(&dedup_pats)?,
             dedup_lits,
             views,
+            gate_len: interner.strings.len(),
+            gate_ac: build_ac(&interner.strings)?,
+            gate_strings: interner.strings,
         })
     }
 }
