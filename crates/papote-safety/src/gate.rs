@@ -75,6 +75,14 @@ impl Cond {
     }
 }
 
+/// The fewest digits any of these strings has.
+fn min_digits(set: &[Vec<u8>]) -> u32 {
+    set.iter()
+        .map(|s| s.iter().filter(|b| b.is_ascii_digit()).count() as u32)
+        .min()
+        .unwrap_or(0)
+}
+
 /// A part repeated at least `min` times needs `min` times its digits.
 fn scale_digits(c: Cond, min: u32) -> Cond {
     match c {
@@ -231,6 +239,7 @@ impl Parser<'_> {
                         }
                         Some(prev) => {
                             pure = false;
+                            digits += min_digits(&prev);
                             let c = self.to_cond(Node::Set(prev));
                             conds.push(c);
                             set
@@ -241,6 +250,7 @@ impl Parser<'_> {
                     pure = false;
                     digits += 1;
                     if let Some(prev) = cur.take() {
+                        digits += min_digits(&prev);
                         let c = self.to_cond(Node::Set(prev));
                         conds.push(c);
                     }
@@ -248,6 +258,7 @@ impl Parser<'_> {
                 Node::Free => {
                     pure = false;
                     if let Some(prev) = cur.take() {
+                        digits += min_digits(&prev);
                         let c = self.to_cond(Node::Set(prev));
                         conds.push(c);
                     }
@@ -255,10 +266,14 @@ impl Parser<'_> {
                 Node::Cond(c) => {
                     pure = false;
                     if let Some(prev) = cur.take() {
+                        digits += min_digits(&prev);
                         let pc = self.to_cond(Node::Set(prev));
                         conds.push(pc);
                     }
-                    conds.push(c);
+                    match c {
+                        Cond::Digits(n) => digits += n,
+                        other => conds.push(other),
+                    }
                 }
             }
         }
@@ -269,6 +284,7 @@ impl Parser<'_> {
             });
         }
         if let Some(prev) = cur.take() {
+            digits += min_digits(&prev);
             let c = self.to_cond(Node::Set(prev));
             conds.push(c);
         }
