@@ -136,10 +136,10 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
     if let Some(ac) = &rules.dedup_ac {
         literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut hits);
     }
-    // Presence of gate literals, per view (numbers shares text's when identical).
+    // Presence of gate literals, per view (numbers shares letters' when identical).
     let text_p = Presence::of(rules, &folded.text);
-    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, v));
     let letters_p = Presence::of(rules, &folded.letters);
+    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, v));
     let dedup_used = !rules.views[ViewName::Dedup.index()].regexes.is_empty()
         || rules.rules.iter().any(|r| r.view == ViewName::Dedup);
     let dedup_p = if dedup_used {
@@ -150,7 +150,7 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
     let presence = |name: ViewName| -> &Presence {
         match name {
             ViewName::Text => &text_p,
-            ViewName::Numbers => numbers_p.as_ref().unwrap_or(&text_p),
+            ViewName::Numbers => numbers_p.as_ref().unwrap_or(&letters_p),
             ViewName::Letters => &letters_p,
             ViewName::Dedup => &dedup_p,
         }

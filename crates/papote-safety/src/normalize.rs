@@ -7,7 +7,7 @@
 //!   mathematical letters, regional indicators) folded, invisible characters dropped, emoji used
 //!   as words replaced by words, runs of 3+ identical letters collapsed to one, whitespace
 //!   collapsed. Digits stay digits.
-//! - `numbers`: `text` with numbers written as words ("zéro six", "quatre-vingt-dix-huit",
+//! - `numbers`: `letters` with numbers written as words ("zéro six", "quatre-vingt-dix-huit",
 //!   "twenty six") turned into digits, and `O`/`l`/`I` typed inside digit groups read as digits.
 //!   Used for phone numbers and ages.
 //! - `letters`: `text` with single letters joined (`s n a p`, `s.n.a.p`) and leetspeak read as
@@ -74,7 +74,7 @@ impl View {
 #[derive(Clone, Debug, Default)]
 pub struct Folded {
     pub text: View,
-    /// `None` when identical to `text`.
+    /// `None` when identical to `letters`.
     pub numbers: Option<View>,
     pub letters: View,
     /// `letters` reading `1` as `l` instead of `i`; only built when a `1` was read as a letter.
@@ -83,8 +83,9 @@ pub struct Folded {
 }
 
 impl Folded {
+    /// The `numbers` view (the `letters` view when no number is written in words).
     pub fn numbers(&self) -> &View {
-        self.numbers.as_ref().unwrap_or(&self.text)
+        self.numbers.as_ref().unwrap_or(&self.letters)
     }
 }
 
@@ -432,7 +433,7 @@ const UNITS: &[&str] = &[
     "em", "er", "ere", "re", "nd", "nde", "st", "th", "rd", "yo", "yrs", "y", "k", "km", "m", "cm",
     "kg", "g", "gr", "x", "ieme", "eur", "euro", "euros", "pm", "am", "s", "j", "jours", "mois",
     "ml", "l", "cl", "p", "go", "mo", "ko", "gb", "mb", "v", "f", "ms", "sec", "cv", "t", "b",
-    "piges", "balais", "ball", "balles", "e", "d", "ht", "ttc",
+    "piges", "balais", "ball", "balles", "e", "d", "ht", "ttc", "mmc", "cb", "mec", "emc",
 ];
 
 fn is_letterish(b: u8) -> bool {
@@ -445,6 +446,11 @@ fn leet_token(tok: &[u8], one: u8, out: &mut Vec<u8>, used_one: &mut bool) {
     out.extend_from_slice(tok);
     let letters = tok.iter().filter(|b| b.is_ascii_lowercase()).count();
     if letters == 0 {
+        return;
+    }
+    // Digits written with look-alike letters (`O6`, `l5`): a number, not a word.
+    let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits > letters && tok.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i')) {
         return;
     }
     let n = tok.len();
@@ -515,6 +521,7 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
             singles.clear();
             singles.push(i);
             let mut k = j;
+            let mut joiner: Option<&[u8]> = None;
             loop {
                 let mut s = k;
                 while s < n && is_joiner(t[s]) && s - k < 3 {
@@ -523,6 +530,12 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
                 if s == k || s >= n || !is_token_byte(t[s]) {
                     break;
                 }
+                // One word is spelled with one separator: `p.l.a.n c.u.l` is two words.
+                let this = &t[k..s];
+                if joiner.is_some_and(|j| j != this) {
+                    break;
+                }
+                joiner = Some(this);
                 let e = s + 1;
                 if e < n && is_token_byte(t[e]) {
                     break;
@@ -531,7 +544,13 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
                 k = e;
             }
             let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
-            if singles.len() >= 3 && real_letters >= 3 {
+            let spaced = joiner.is_none_or(|j| j.contains(&b' '));
+            let enough = if spaced {
+                singles.len() >= 3 && real_letters >= 3
+            } else {
+                singles.len() >= 2 && real_letters >= 2
+            };
+            if enough {
                 let mut tok = [0u8; 64];
                 let len = singles.len().min(64);
                 for (k, &p) in singles.iter().take(len).enumerate() {
@@ -733,6 +752,14 @@ fn may_have_numbers(t: &[u8]) -> bool {
                 i += 1;
             }
             let w = &t[s..i];
+            let split_digits = w.len() == 1
+                && digit
+                && t.get(i) == Some(&b' ')
+                && t.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && t.get(i + 2).is_none_or(|b| !b.is_ascii_alphanumeric());
+            if split_digits {
+                return true;
+            }
             if (digit && oli) || (!digit && (3..=9).contains(&w.len()) && num_word(w).is_some()) {
                 if !matches!(num_word(w), Some(NumWord::Et | NumWord::Un)) {
                     return true;
@@ -773,13 +800,6 @@ pub fn numbers_view(text: &View) -> Option<View> {
             && w.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
             && w.iter().filter(|b| b.is_ascii_digit()).count() * 2 >= w.len()
     };
-    let any_num = kinds
-        .iter()
-        .any(|k| matches!(k, Some(NumWord::Unit(_) | NumWord::Tens(_) | NumWord::Hundred)));
-    let any_mixed = words.iter().any(|&(s, e)| mixed(s, e));
-    if !any_num && !any_mixed {
-        return None;
-    }
     let mut v = View::with_capacity(t.len());
     let mut pos = 0; // next byte of t to copy
     let mut w = 0;
@@ -819,6 +839,30 @@ pub fn numbers_view(text: &View) -> Option<View> {
                 continue;
             }
         }
+        // Single digits typed apart: "j'ai 1 5 ans".
+        if e == s + 1 && t[s].is_ascii_digit() {
+            let mut last = w;
+            while last + 1 < words.len() {
+                let (ns, ne) = words[last + 1];
+                if ne == ns + 1 && t[ns].is_ascii_digit() && ns == words[last].1 + 1 && t[ns - 1] == b' ' {
+                    last += 1;
+                } else {
+                    break;
+                }
+            }
+            if last > w {
+                for k in pos..s {
+                    v.push(t[k], text.spans[k]);
+                }
+                for k in w..=last {
+                    let p = words[k].0;
+                    v.push(t[p], text.spans[p]);
+                }
+                pos = words[last].1;
+                w = last + 1;
+                continue;
+            }
+        }
         if mixed(s, e) {
             for k in pos..s {
                 v.push(t[k], text.spans[k]);
@@ -844,8 +888,8 @@ pub fn numbers_view(text: &View) -> Option<View> {
 /// Fold a text into all its views.
 pub fn fold(original: &str) -> Folded {
     let text = text_view(original);
-    let numbers = numbers_view(&text);
     let (letters, used_one) = letters_view(&text, b'i');
+    let numbers = numbers_view(&letters);
     let letters_l = if used_one {
         Some(letters_view(&text, b'l').0)
     } else {
