@@ -440,48 +440,99 @@ fn is_letterish(b: u8) -> bool {
     b.is_ascii_lowercase() || matches!(b, b'@' | b'$' | b'|')
 }
 
-/// Reads leetspeak inside one token, writing the result into `out`.
-fn leet_token(tok: &[u8], one: u8, out: &mut Vec<u8>, used_one: &mut bool) {
+/// Units after which digits are surely a number, even in a text written in leetspeak.
+const STRONG_UNITS: &[&str] = &[
+    "a", "an", "ans", "h", "hr", "heure", "heures", "min", "mn", "mins", "e", "eme", "em", "er",
+    "ere", "re", "nd", "nde", "ieme", "yo", "eur", "euro", "euros", "k", "km", "kg", "cm", "mmc",
+    "cb", "piges", "balais", "pm", "am", "g", "gr", "x", "j", "mois", "st", "th", "rd",
+];
+
+fn is_unit(rest: &[u8], strong: bool, value: &[u8]) -> bool {
+    if !rest.iter().all(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let list = if strong { STRONG_UNITS } else { UNITS };
+    if !list.iter().any(|u| u.as_bytes() == rest) {
+        return false;
+    }
+    // "73h" is no time of day: read it as letters.
+    if matches!(rest, b"h" | b"hr") {
+        let v: u32 = value
+            .iter()
+            .take(3)
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'));
+        return v <= 24;
+    }
+    true
+}
+
+/// How leetspeak is read in one text.
+#[derive(Clone, Copy)]
+struct Leet {
+    /// What `1` becomes.
+    one: u8,
+    /// The text is written in leetspeak (some digit was read as a letter on a first pass):
+    /// digits-only words (`51` "si", `735` "tes") and digit runs at word edges are letters too,
+    /// unless a unit says they are a number.
+    mode: bool,
+}
+
+/// Reads leetspeak inside one token, writing the result into `out`. Returns whether a digit
+/// or symbol was read as a letter.
+fn leet_token(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) -> bool {
     out.clear();
     out.extend_from_slice(tok);
     let letters = tok.iter().filter(|b| b.is_ascii_lowercase()).count();
     if letters == 0 {
-        return;
+        return false;
     }
-    // Digits written with look-alike letters (`O6`, `l5`): a number, not a word.
+    // Digits written with look-alike letters (`O6`, `l2`): a number, not a word.
     let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
-    if digits > letters && tok.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i')) {
-        return;
+    if digits > letters
+        && tok
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
+    {
+        return false;
     }
     let n = tok.len();
-    // Leading digit run.
+    let all_leet = |r: &[u8]| r.iter().all(|&b| leet(b, b'i').is_some());
+    // Leading digit run: "15ans", "22h", "3eme" keep their digits.
     let lead = tok.iter().take_while(|b| b.is_ascii_digit()).count();
-    let keep_lead = lead > 0
-        && lead < n
-        && (lead >= 2 || {
-            let rest = &tok[lead..];
-            rest.iter().all(|b| b.is_ascii_lowercase())
-                && UNITS.iter().any(|u| u.as_bytes() == rest)
-        });
-    // Trailing digit run.
+    let keep_lead = lead > 0 && lead < n && {
+        let rest = &tok[lead..];
+        if leet_.mode && all_leet(&tok[..lead]) {
+            is_unit(rest, true, &tok[..lead])
+        } else {
+            is_unit(rest, false, &tok[..lead]) || (lead >= 2 && !all_leet(&tok[..lead]))
+                || (lead >= 2 && !rest.iter().all(u8::is_ascii_lowercase))
+                || (lead >= 2 && is_unit(rest, false, &tok[..lead]))
+        }
+    };
+    // Trailing digit run: "lola92" keeps its digits, "v45" ("vas") does not.
     let trail = tok.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    let keep_trail = trail >= 2 && trail < n;
+    let keep_trail = trail >= 2
+        && trail < n
+        && (!all_leet(&tok[n - trail..]) || (letters >= 3 && !leet_.mode));
+    let mut changed = false;
     for i in 0..n {
         let b = tok[i];
         if b.is_ascii_digit() {
             if (keep_lead && i < lead) || (keep_trail && i >= n - trail) {
                 continue;
             }
-            if let Some(l) = leet(b, one) {
+            if let Some(l) = leet(b, leet_.one) {
                 if b == b'1' {
                     *used_one = true;
                 }
                 out[i] = l;
+                changed = true;
             }
         } else {
             let prev = i.checked_sub(1).map(|j| tok[j]);
             let next = tok.get(i + 1).copied();
             let near = |x: Option<u8>| x.is_some_and(|x| is_letterish(x) || x.is_ascii_digit());
+            let before = out[i];
             match b {
                 b'@' if near(prev) => out[i] = b'a',
                 b'$' if near(prev) || near(next) => out[i] = b's',
@@ -491,17 +542,73 @@ fn leet_token(tok: &[u8], one: u8, out: &mut Vec<u8>, used_one: &mut bool) {
                 }
                 _ => {}
             }
+            changed |= before != out[i];
         }
     }
+    changed
 }
 
 /// The `letters` view, built from the `text` view. Returns whether a `1` was read as a letter.
 pub fn letters_view(text: &View, one: u8) -> (View, bool) {
+    let first = letters_pass(text, Leet { one, mode: false });
+    if !first.2 {
+        return (first.0, first.1);
+    }
+    // Written in leetspeak: read again, digits-only words included.
+    let second = letters_pass(text, Leet { one, mode: true });
+    (second.0, first.1 || second.1)
+}
+
+/// The `letters` view without the leetspeak second pass (for numbers and ages).
+pub fn letters_plain(text: &View) -> View {
+    letters_pass(text, Leet { one: b'i', mode: false }).0
+}
+
+/// Is this digits-only token a word in leetspeak (`51`, `735`), given what surrounds it?
+fn leet_digits_word(t: &[u8], i: usize, j: usize) -> bool {
+    let tok = &t[i..j];
+    if tok.len() > 4 || !tok.iter().all(|&b| leet(b, b'i').is_some()) {
+        return false;
+    }
+    // Not next to other numbers (phone numbers, scores, dates) nor before a unit ("15 ans").
+    let prev_tok = {
+        let before = &t[..i];
+        let end = before.len() - before.iter().rev().take_while(|b| **b == b' ').count();
+        let start = before[..end]
+            .iter()
+            .rposition(|b| !b.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        let glued = end < i && end > 0 && !before[end - 1].is_ascii_alphanumeric();
+        (&before[start..end], glued || (end == i && end > 0))
+    };
+    let prev_digit = (!prev_tok.0.is_empty() && prev_tok.0.iter().all(u8::is_ascii_digit))
+        || (i > 0 && matches!(t[i - 1], b'-' | b'/' | b'.' | b':' | b'+' | b','));
+    let after = &t[j..];
+    let next_tok = {
+        let rest = after.strip_prefix(b" ").unwrap_or(after);
+        let end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        &rest[..end]
+    };
+    let next_digit = (!next_tok.is_empty() && next_tok.iter().all(u8::is_ascii_digit))
+        || after.first().is_some_and(|b| matches!(b, b'-' | b'/' | b'.' | b':' | b'%' | b','));
+    let next_word: &[u8] = {
+        let rest = after.strip_prefix(b" ").unwrap_or(after);
+        let end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        &rest[..end]
+    };
+    let unit = !next_word.is_empty() && (is_unit(next_word, false, tok) || matches!(next_word, b"euros" | b"balles" | b"fois" | b"jours" | b"semaines" | b"minutes" | b"heures" | b"personnes" | b"enfants" | b"km" | b"ans" | b"min"));
+    !prev_digit && !next_digit && !unit
+}
+
+fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
+    let one = leet_.one;
     let t = &text.bytes;
     let n = t.len();
     let mut v = View::with_capacity(n);
     let mut used_one = false;
     let mut buf = Vec::with_capacity(16);
+    let mut converted = false;
+    let _ = one;
     let mut singles: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < n {
@@ -556,9 +663,25 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
                 for (k, &p) in singles.iter().take(len).enumerate() {
                     tok[k] = t[p];
                 }
-                leet_token(&tok[..len], one, &mut buf, &mut used_one);
-                for (idx, &p) in singles.iter().enumerate() {
-                    v.push(buf[idx], text.spans[p]);
+                converted |= leet_token(&tok[..len], leet_, &mut buf, &mut used_one);
+                // Repeats typed apart collapse too (s-u-u-u-i-s): runs of 3+ become one.
+                let mut idx = 0;
+                while idx < len {
+                    let b = buf[idx];
+                    let mut end = idx + 1;
+                    while end < len && buf[end] == b {
+                        end += 1;
+                    }
+                    let keep = if end - idx >= 3 && b.is_ascii_lowercase() { 1 } else { end - idx };
+                    for r in 0..keep {
+                        let span = if r + 1 == keep {
+                            (text.spans[singles[idx + r]].0, text.spans[singles[end - 1]].1)
+                        } else {
+                            text.spans[singles[idx + r]]
+                        };
+                        v.push(b, span);
+                    }
+                    idx = end;
                 }
                 i = k;
                 continue;
@@ -568,14 +691,21 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
         if tok.iter().all(u8::is_ascii_lowercase) {
             v.bytes.extend_from_slice(tok);
             v.spans.extend_from_slice(&text.spans[i..j]);
+        } else if leet_.mode && tok.iter().all(u8::is_ascii_digit) && leet_digits_word(t, i, j) {
+            for (k, &b) in tok.iter().enumerate() {
+                if b == b'1' {
+                    used_one = true;
+                }
+                v.push(leet(b, one).unwrap_or(b), text.spans[i + k]);
+            }
         } else {
-            leet_token(tok, one, &mut buf, &mut used_one);
+            converted |= leet_token(tok, leet_, &mut buf, &mut used_one);
             v.bytes.extend_from_slice(&buf);
             v.spans.extend_from_slice(&text.spans[i..j]);
         }
         i = j;
     }
-    (v, used_one)
+    (v, used_one, converted)
 }
 
 /// The `dedup` view: doubled letters collapsed.
@@ -888,8 +1018,18 @@ pub fn numbers_view(text: &View) -> Option<View> {
 /// Fold a text into all its views.
 pub fn fold(original: &str) -> Folded {
     let text = text_view(original);
-    let (letters, used_one) = letters_view(&text, b'i');
-    let numbers = numbers_view(&letters);
+    let first = letters_pass(&text, Leet { one: b'i', mode: false });
+    let (letters, used_one, plain) = if first.2 {
+        // Written in leetspeak: read again; numbers and ages keep the first reading.
+        let second = letters_pass(&text, Leet { one: b'i', mode: true });
+        (second.0, first.1 || second.1, Some(first.0))
+    } else {
+        (first.0, first.1, None)
+    };
+    let numbers = match &plain {
+        Some(p) => Some(numbers_view(p).unwrap_or_else(|| p.clone())),
+        None => numbers_view(&letters),
+    };
     let letters_l = if used_one {
         Some(letters_view(&text, b'l').0)
     } else {
