@@ -348,7 +348,29 @@ impl Parser<'_> {
                     && body.iter().all(|b| b.is_ascii_digit() || *b == b'-')
                     && body.first().is_some_and(u8::is_ascii_digit)
                     && body.last().is_some_and(u8::is_ascii_digit);
-                if digit_class { Node::Digit } else { Node::Free }
+                if digit_class {
+                    // Expand small digit classes so `1[0-7]` gates on "10".."17".
+                    let mut set = Vec::new();
+                    let mut k = 0;
+                    while k < body.len() {
+                        if k + 2 < body.len() && body[k + 1] == b'-' {
+                            for d in body[k]..=body[k + 2] {
+                                set.push(vec![d]);
+                            }
+                            k += 3;
+                        } else {
+                            set.push(vec![body[k]]);
+                            k += 1;
+                        }
+                    }
+                    if set.is_empty() || set.len() > 10 {
+                        Node::Digit
+                    } else {
+                        Node::Set(set)
+                    }
+                } else {
+                    Node::Free
+                }
             }
             b'\\' => {
                 let e = self.peek()?;
