@@ -385,10 +385,21 @@ pub fn policy(category: Category, context: Context) -> Action {
     }
 }
 
-/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola` and `LOLA` share it.
+/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola`, `LOLA` and `IoIa`
+/// share it. Unicode compatibility forms, invisible characters and accents are ignored, and
+/// confusable characters (UTS #39 skeleton) are read as their prototype, before lower-casing so
+/// that a capital `I` reads as `l`.
 pub fn nickname_skeleton(nickname: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let lowered: String = nickname.nfkc().collect::<String>().to_lowercase();
-    let skeleton: String = unicode_security::skeleton(&lowered).collect();
-    skeleton.to_lowercase()
+    use unicode_normalization::char::is_combining_mark;
+    let clean = |s: &str| -> String {
+        s.nfd()
+            .filter(|c| !is_combining_mark(*c) && !normalize::is_invisible_char(*c))
+            .collect()
+    };
+    let compat: String = clean(&nickname.nfkc().collect::<String>());
+    let first: String = unicode_security::skeleton(&compat).collect();
+    let lowered = clean(&first).to_lowercase();
+    let second: String = unicode_security::skeleton(&lowered).collect();
+    clean(&second).to_lowercase()
 }

@@ -13,6 +13,7 @@ use crate::{NameReason, NameRefusal, RuleError};
 pub const BUILTIN: &[(&str, &str)] = &[
     ("minor.toml", include_str!("../../../data/nickname/minor.toml")),
     ("sexual.toml", include_str!("../../../data/nickname/sexual.toml")),
+    ("hate.toml", include_str!("../../../data/nickname/hate.toml")),
 ];
 pub const AGE: &str = include_str!("../../../data/nickname/age.toml");
 
@@ -71,6 +72,7 @@ impl NameTables {
             let reason = match f.reason.as_str() {
                 "minor_word" => NameReason::MinorWord,
                 "sexual" => NameReason::Sexual,
+                "hate" => NameReason::Other(crate::Category::Hate),
                 other => return Err(err(name, format!("unknown reason {other}"))),
             };
             for (list, anchor) in [
@@ -122,7 +124,7 @@ impl NameTables {
                 dedup_sep(&joined, &sep, view)
             };
             let bounds = boundaries(name, view, &sep_here);
-            let mut best: Option<(usize, NameRefusal)> = None;
+            let mut best: Option<((usize, std::cmp::Reverse<usize>), NameRefusal)> = None;
             for m in self.ac.find_overlapping_iter(view.bytes.as_slice()) {
                 let (reason, anchor) = self.pats[m.pattern().as_usize()];
                 let (s, e) = (m.start(), m.end());
@@ -138,10 +140,14 @@ impl NameTables {
                 }
                 if let Some((os, oe)) = view.original_span(s, e) {
                     let part = name.get(os..oe).unwrap_or(name).to_owned();
-                    let rank = match reason {
-                        NameReason::MinorAge | NameReason::MinorWord => 0,
-                        _ => 1,
-                    };
+                    // Minor cues first, then the longest part ("lycéenne" over "lycéen").
+                    let rank = (
+                        match reason {
+                            NameReason::MinorAge | NameReason::MinorWord => 0,
+                            _ => 1,
+                        },
+                        std::cmp::Reverse(oe - os),
+                    );
                     if best.as_ref().is_none_or(|(r, _)| rank < *r) {
                         best = Some((rank, NameRefusal { reason, part }));
                     }

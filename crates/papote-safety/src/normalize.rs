@@ -149,6 +149,12 @@ fn emoji_word(c: char) -> Option<&'static str> {
     })
 }
 
+/// Invisible characters: zero-width spaces and joiners, soft hyphen, word joiner, BOM,
+/// variation selectors, bidi controls, tags.
+pub fn is_invisible_char(c: char) -> bool {
+    is_invisible(c)
+}
+
 fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
@@ -480,6 +486,27 @@ struct Leet {
 /// Reads leetspeak inside one token, writing the result into `out`. Returns whether a digit
 /// or symbol was read as a letter.
 fn leet_token(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) -> bool {
+    // Reading a symbol as a letter can make its neighbour readable: repeat to a fixed point
+    // (conversions only ever turn non-letters into letters, so this ends).
+    let mut changed = leet_once(tok, leet_, out, used_one);
+    if !changed {
+        return false;
+    }
+    let mut cur = out.clone();
+    for _ in 0..4 {
+        let mut next = Vec::with_capacity(cur.len());
+        if !leet_once(&cur, leet_, &mut next, used_one) {
+            break;
+        }
+        changed = true;
+        cur = next;
+    }
+    out.clear();
+    out.extend_from_slice(&cur);
+    changed
+}
+
+fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) -> bool {
     out.clear();
     out.extend_from_slice(tok);
     let letters = tok.iter().filter(|b| b.is_ascii_lowercase()).count();
@@ -537,7 +564,9 @@ fn leet_token(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) -
                 b'@' if near(prev) => out[i] = b'a',
                 b'$' if near(prev) || near(next) => out[i] = b's',
                 b'|' if near(prev) || near(next) => out[i] = b'l',
-                b'!' if near(prev) && next.is_some_and(|x| x.is_ascii_lowercase()) => {
+                b'!' if prev.is_some_and(|x| x.is_ascii_lowercase())
+                    && next.is_some_and(|x| x.is_ascii_lowercase()) =>
+                {
                     out[i] = b'i'
                 }
                 _ => {}
@@ -600,6 +629,26 @@ fn leet_digits_word(t: &[u8], i: usize, j: usize) -> bool {
     !prev_digit && !next_digit && !unit
 }
 
+/// Push a token, collapsing runs of 3+ identical letters that leetspeak produced ("s$s").
+fn push_collapsed(v: &mut View, bytes: &[u8], spans: &[(u32, u32)]) {
+    let mut k = 0;
+    while k < bytes.len() {
+        let b = bytes[k];
+        let mut end = k + 1;
+        while end < bytes.len() && bytes[end] == b {
+            end += 1;
+        }
+        if end - k >= 3 && b.is_ascii_lowercase() {
+            v.push(b, (spans[k].0, spans[end - 1].1));
+        } else {
+            for m in k..end {
+                v.push(b, spans[m]);
+            }
+        }
+        k = end;
+    }
+}
+
 fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
     let one = leet_.one;
     let t = &text.bytes;
@@ -614,6 +663,10 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
     while i < n {
         if !is_token_byte(t[i]) {
             let b = if t[i] == b'_' { b' ' } else { t[i] };
+            if b == b' ' && v.bytes.last().is_none_or(|&l| l == b' ') {
+                i += 1;
+                continue;
+            }
             v.push(b, text.spans[i]);
             i += 1;
             continue;
@@ -692,18 +745,23 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
             v.bytes.extend_from_slice(tok);
             v.spans.extend_from_slice(&text.spans[i..j]);
         } else if leet_.mode && tok.iter().all(u8::is_ascii_digit) && leet_digits_word(t, i, j) {
-            for (k, &b) in tok.iter().enumerate() {
+            buf.clear();
+            for &b in tok {
                 if b == b'1' {
                     used_one = true;
                 }
-                v.push(leet(b, one).unwrap_or(b), text.spans[i + k]);
+                buf.push(leet(b, one).unwrap_or(b));
             }
+            push_collapsed(&mut v, &buf, &text.spans[i..j]);
         } else {
             converted |= leet_token(tok, leet_, &mut buf, &mut used_one);
-            v.bytes.extend_from_slice(&buf);
-            v.spans.extend_from_slice(&text.spans[i..j]);
+            push_collapsed(&mut v, &buf, &text.spans[i..j]);
         }
         i = j;
+    }
+    if v.bytes.last() == Some(&b' ') {
+        v.bytes.pop();
+        v.spans.pop();
     }
     (v, used_one, converted)
 }
