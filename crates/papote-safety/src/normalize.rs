@@ -325,7 +325,15 @@ impl TextBuilder {
     fn push(&mut self, b: u8, span: (u32, u32)) {
         let v = &mut self.v;
         if b == b' ' {
-            if v.bytes.is_empty() || v.last_byte() == Some(b' ') {
+            if v.bytes.is_empty() {
+                return;
+            }
+            if v.last_byte() == Some(b' ') {
+                // One space stands for the run: its span covers it (`o n  s e` keeps the
+                // double space visible to the letters view as a word break).
+                if let Some(last) = v.spans.last_mut() {
+                    last.1 = span.1;
+                }
                 return;
             }
             self.run_byte = b' ';
@@ -682,6 +690,7 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
             singles.push(i);
             let mut k = j;
             let mut joiner: Option<&[u8]> = None;
+            let mut joiner_wide: Option<bool> = None;
             loop {
                 let mut s = k;
                 while s < n && is_joiner(t[s]) && s - k < 3 {
@@ -690,12 +699,15 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
                 if s == k || s >= n || !is_token_byte(t[s]) {
                     break;
                 }
-                // One word is spelled with one separator: `p.l.a.n c.u.l` is two words.
+                // One word is spelled with one separator: `p.l.a.n c.u.l` is two words, and
+                // so is `o n  s e` (a wider space between words).
                 let this = &t[k..s];
-                if joiner.is_some_and(|j| j != this) {
+                let wide = text.spans[k..s].iter().any(|sp| sp.1 - sp.0 > 1);
+                if joiner.is_some_and(|j| j != this) || joiner_wide.is_some_and(|w| w != wide) {
                     break;
                 }
                 joiner = Some(this);
+                joiner_wide = Some(wide);
                 let e = s + 1;
                 if e < n && is_token_byte(t[e]) {
                     break;
@@ -705,8 +717,12 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
             }
             let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
             let spaced = joiner.is_none_or(|j| j.contains(&b' '));
+            // Words spelled out letter by letter with wider gaps between words: `o n  s e`.
+            let wide_at = |p: usize| p < n && t[p] == b' ' && text.spans[p].1 - text.spans[p].0 > 1;
+            let framed = (i == 0 || (i >= 1 && wide_at(i - 1))) && (k >= n || wide_at(k));
             let enough = if spaced {
-                singles.len() >= 3 && real_letters >= 3
+                (singles.len() >= 3 && real_letters >= 3)
+                    || (singles.len() == 2 && real_letters == 2 && framed && joiner_wide == Some(false))
             } else {
                 singles.len() >= 2 && real_letters >= 2
             };
