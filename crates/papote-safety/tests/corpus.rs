@@ -119,7 +119,12 @@ fn print(name: &str, r: &Report) {
 fn corpus_precision_recall() {
     let engine = Engine::builtin();
     let mut all = Vec::new();
-    for name in ["tuned.jsonl", "evasion.jsonl", "holdout.jsonl"] {
+    for name in [
+        "tuned.jsonl",
+        "evasion.jsonl",
+        "holdout.jsonl",
+        "holdout2.jsonl",
+    ] {
         let lines = load(name);
         let r = evaluate(&engine, &lines);
         print(name, &r);
