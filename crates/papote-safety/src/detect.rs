@@ -205,7 +205,7 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
                 }
                 for k in i..j {
                     let h = hits[k];
-                    if spans.iter().any(|&(s, e)| s <= h.end && e >= h.start) {
+                    if spans.iter().any(|&(s, e)| s <= h.end + 2 && e + 2 >= h.start) {
                         keep[k] = false;
                     }
                 }
