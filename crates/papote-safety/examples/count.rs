@@ -2,7 +2,10 @@
 use papote_safety::{Context, Engine};
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
     let engine = Engine::builtin();
     let lines = [
         "slt tout le monde, qqn a vu le match hier soir ? jsuis degoute on a perdu 3-0 a domicile, l'arbitre etait nul",

@@ -15,7 +15,10 @@ fn main() {
         println!("{line}\n  letters: {}", e.views[2].text);
         println!("  numbers: {}", e.views[1].text);
         for m in &e.matches {
-            println!("  {} {:?} [{}..{}] {:?}", m.rule, m.categories, m.start, m.end, m.matched);
+            println!(
+                "  {} {:?} [{}..{}] {:?}",
+                m.rule, m.categories, m.start, m.end, m.matched
+            );
         }
         println!("  dm: {:?} {:?}", v.action, v.categories);
     }

@@ -32,7 +32,9 @@ fn main() {
             for (k, g) in rs.views[name.index()].regexes.iter().enumerate() {
                 let digits = view.bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32;
                 if g.gate.eval(&bits, digits) {
-                    *counts.entry((rs.rules[g.rule as usize].id.clone(), k)).or_insert(0) += 1;
+                    *counts
+                        .entry((rs.rules[g.rule as usize].id.clone(), k))
+                        .or_insert(0) += 1;
                 }
             }
         }

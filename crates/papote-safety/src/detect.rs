@@ -4,9 +4,9 @@ use aho_corasick::Anchored;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 
+use crate::Context;
 use crate::normalize::{Folded, View};
 use crate::rules::{Anchor, Literal, RuleSet, ViewName};
-use crate::Context;
 
 /// One rule that fired, with its span in the original text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -128,13 +128,25 @@ fn trim_span(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
 pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<Hit> {
     let mut hits = Vec::new();
     if let Some(ac) = &rules.letters_ac {
-        literal_hits(ac, &rules.letters_lits, &folded.letters, ViewName::Letters, &mut hits);
+        literal_hits(
+            ac,
+            &rules.letters_lits,
+            &folded.letters,
+            ViewName::Letters,
+            &mut hits,
+        );
         if let Some(l) = &folded.letters_l {
             literal_hits(ac, &rules.letters_lits, l, ViewName::Letters, &mut hits);
         }
     }
     if let Some(ac) = &rules.dedup_ac {
-        literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut hits);
+        literal_hits(
+            ac,
+            &rules.dedup_lits,
+            &folded.dedup,
+            ViewName::Dedup,
+            &mut hits,
+        );
     }
     // Presence of gate literals, per view (numbers shares letters' when identical).
     let text_p = Presence::of(rules, &folded.text);
@@ -156,7 +168,13 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         }
     };
     for name in ViewName::ALL {
-        regex_hits(rules, name, view_of(folded, name), presence(name), &mut hits);
+        regex_hits(
+            rules,
+            name,
+            view_of(folded, name),
+            presence(name),
+            &mut hits,
+        );
     }
     if let Some(l) = &folded.letters_l {
         let p = Presence::of(rules, l);
@@ -205,7 +223,10 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
                 }
                 for k in i..j {
                     let h = hits[k];
-                    if spans.iter().any(|&(s, e)| s <= h.end + 2 && e + 2 >= h.start) {
+                    if spans
+                        .iter()
+                        .any(|&(s, e)| s <= h.end + 2 && e + 2 >= h.start)
+                    {
                         keep[k] = false;
                     }
                 }

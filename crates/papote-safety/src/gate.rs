@@ -30,9 +30,9 @@ impl Cond {
             Cond::Lit(id) => present
                 .get(*id as usize / 64)
                 .is_some_and(|w| w & (1u64 << (id % 64)) != 0),
-            Cond::AnyLits(masks) => masks.iter().any(|&(w, m)| {
-                present.get(w as usize).is_some_and(|bits| bits & m != 0)
-            }),
+            Cond::AnyLits(masks) => masks
+                .iter()
+                .any(|&(w, m)| present.get(w as usize).is_some_and(|bits| bits & m != 0)),
             Cond::All(cs) => cs.iter().all(|c| c.eval(present, digits)),
             Cond::Any(cs) => cs.iter().any(|c| c.eval(present, digits)),
         }
@@ -52,7 +52,10 @@ impl Cond {
             return Cond::True;
         }
         // Literals (and lists of literals) fold into one mask list.
-        if cs.iter().all(|c| matches!(c, Cond::Lit(_) | Cond::AnyLits(_))) {
+        if cs
+            .iter()
+            .all(|c| matches!(c, Cond::Lit(_) | Cond::AnyLits(_)))
+        {
             let mut masks: Vec<(u32, u64)> = Vec::new();
             let mut add = |w: u32, m: u64| match masks.iter_mut().find(|(x, _)| *x == w) {
                 Some((_, mm)) => *mm |= m,
@@ -142,7 +145,7 @@ pub fn analyze(pattern: &str, interner: &mut Interner) -> Cond {
         interner,
     };
     match p.alt() {
-        Some(node) if p.i == p.s.len() => p.to_cond(node),
+        Some(node) if p.i == p.s.len() => p.cond_of(node),
         _ => Cond::True,
     }
 }
@@ -152,7 +155,7 @@ impl Parser<'_> {
         self.s.get(self.i).copied()
     }
 
-    fn to_cond(&mut self, node: Node) -> Cond {
+    fn cond_of(&mut self, node: Node) -> Cond {
         match node {
             Node::Empty | Node::Free => Cond::True,
             Node::Digit => Cond::Digits(1),
@@ -165,10 +168,7 @@ impl Parser<'_> {
                 {
                     return Cond::True;
                 }
-                let lits = set
-                    .iter()
-                    .map(|s| Cond::Lit(self.interner.id(s)))
-                    .collect();
+                let lits = set.iter().map(|s| Cond::Lit(self.interner.id(s))).collect();
                 Cond::any(lits)
             }
         }
@@ -203,7 +203,7 @@ impl Parser<'_> {
             .into_iter()
             .map(|b| match b {
                 Node::Empty => Cond::True,
-                other => self.to_cond(other),
+                other => self.cond_of(other),
             })
             .collect();
         Some(Node::Cond(Cond::any(conds)))
@@ -214,8 +214,7 @@ impl Parser<'_> {
         let mut cur: Option<Vec<Vec<u8>>> = None;
         let mut pure = true;
         let mut digits = 0u32;
-        loop {
-            let Some(c) = self.peek() else { break };
+        while let Some(c) = self.peek() {
             if c == b'|' || c == b')' {
                 break;
             }
@@ -240,7 +239,7 @@ impl Parser<'_> {
                         Some(prev) => {
                             pure = false;
                             digits += min_digits(&prev);
-                            let c = self.to_cond(Node::Set(prev));
+                            let c = self.cond_of(Node::Set(prev));
                             conds.push(c);
                             set
                         }
@@ -251,7 +250,7 @@ impl Parser<'_> {
                     digits += 1;
                     if let Some(prev) = cur.take() {
                         digits += min_digits(&prev);
-                        let c = self.to_cond(Node::Set(prev));
+                        let c = self.cond_of(Node::Set(prev));
                         conds.push(c);
                     }
                 }
@@ -259,7 +258,7 @@ impl Parser<'_> {
                     pure = false;
                     if let Some(prev) = cur.take() {
                         digits += min_digits(&prev);
-                        let c = self.to_cond(Node::Set(prev));
+                        let c = self.cond_of(Node::Set(prev));
                         conds.push(c);
                     }
                 }
@@ -267,7 +266,7 @@ impl Parser<'_> {
                     pure = false;
                     if let Some(prev) = cur.take() {
                         digits += min_digits(&prev);
-                        let pc = self.to_cond(Node::Set(prev));
+                        let pc = self.cond_of(Node::Set(prev));
                         conds.push(pc);
                     }
                     match c {
@@ -285,7 +284,7 @@ impl Parser<'_> {
         }
         if let Some(prev) = cur.take() {
             digits += min_digits(&prev);
-            let c = self.to_cond(Node::Set(prev));
+            let c = self.cond_of(Node::Set(prev));
             conds.push(c);
         }
         if digits > 0 {
@@ -428,7 +427,7 @@ impl Parser<'_> {
         } else {
             match atom {
                 Node::Empty => Node::Empty,
-                other => Node::Cond(scale_digits(self.to_cond(other), min)),
+                other => Node::Cond(scale_digits(self.cond_of(other), min)),
             }
         })
     }
@@ -474,9 +473,9 @@ impl Gate {
     pub fn eval(&self, present: &[u64], digits: u32) -> bool {
         self.clauses.iter().all(|c| {
             c.digits.is_some_and(|n| digits >= n)
-                || c.masks.iter().any(|&(w, m)| {
-                    present.get(w as usize).is_some_and(|bits| bits & m != 0)
-                })
+                || c.masks
+                    .iter()
+                    .any(|&(w, m)| present.get(w as usize).is_some_and(|bits| bits & m != 0))
         })
     }
 }
@@ -496,7 +495,9 @@ impl RawClause {
             let min = self.lits.iter().map(|s| s.len()).min().unwrap_or(0) as i64;
             min * 10 - (self.lits.len() as i64).min(60) / 6
         };
-        let dig = self.digits.map_or(i64::MIN / 4, |n| 6 + 10 * i64::from(n.min(6)));
+        let dig = self
+            .digits
+            .map_or(i64::MIN / 4, |n| 6 + 10 * i64::from(n.min(6)));
         if self.lits.is_empty() {
             dig
         } else if self.digits.is_none() {

@@ -11,9 +11,18 @@ use crate::normalize::{View, dedup_str, dedup_view, letters_view, normalize, tex
 use crate::{NameReason, NameRefusal, RuleError};
 
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("minor.toml", include_str!("../../../data/nickname/minor.toml")),
-    ("sexual.toml", include_str!("../../../data/nickname/sexual.toml")),
-    ("hate.toml", include_str!("../../../data/nickname/hate.toml")),
+    (
+        "minor.toml",
+        include_str!("../../../data/nickname/minor.toml"),
+    ),
+    (
+        "sexual.toml",
+        include_str!("../../../data/nickname/sexual.toml"),
+    ),
+    (
+        "hate.toml",
+        include_str!("../../../data/nickname/hate.toml"),
+    ),
 ];
 pub const AGE: &str = include_str!("../../../data/nickname/age.toml");
 
@@ -171,9 +180,9 @@ impl NameTables {
                 1 | 2 => digits
                     .parse::<u32>()
                     .is_ok_and(|n| n >= self.min && n <= self.max && !digits.starts_with('0')),
-                4 => digits.parse::<i32>().is_ok_and(|y| {
-                    y >= 1900 && y <= current_year && current_year - y < self.adult
-                }),
+                4 => digits
+                    .parse::<i32>()
+                    .is_ok_and(|y| y >= 1900 && y <= current_year && current_year - y < self.adult),
                 _ => false,
             };
             if minor && let Some((os, oe)) = text.original_span(s, e) {
@@ -191,7 +200,10 @@ impl NameTables {
         let text = text_view(name);
         let runs = digit_runs(&text);
         for (idx, &(s, e)) in runs.iter().enumerate() {
-            let Ok(n) = std::str::from_utf8(&text.bytes[s..e]).unwrap_or("").parse::<u32>() else {
+            let Ok(n) = std::str::from_utf8(&text.bytes[s..e])
+                .unwrap_or("")
+                .parse::<u32>()
+            else {
                 continue;
             };
             if !(self.min..=self.max).contains(&n) {
@@ -200,7 +212,9 @@ impl NameTables {
             // Skip a range "13-17" to the last number, then look for a unit.
             let mut end = e;
             if let Some(&(s2, e2)) = runs.get(idx + 1)
-                && text.bytes[end..s2].iter().all(|b| matches!(b, b' ' | b'-' | b'/' | b'a'))
+                && text.bytes[end..s2]
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'-' | b'/' | b'a'))
                 && s2 - end <= 3
             {
                 end = e2;
@@ -209,9 +223,7 @@ impl NameTables {
             let rest = rest.strip_prefix(b" ").unwrap_or(rest);
             let unit = self.room_units.iter().any(|u| {
                 rest.starts_with(u.as_bytes())
-                    && rest
-                        .get(u.len())
-                        .is_none_or(|b| !b.is_ascii_alphanumeric())
+                    && rest.get(u.len()).is_none_or(|b| !b.is_ascii_alphanumeric())
             });
             if unit && let Some((os, oe)) = text.original_span(s, end) {
                 return Some(NameRefusal {
@@ -267,7 +279,9 @@ fn squeeze(v: &View) -> (View, Vec<bool>) {
 fn boundaries(original: &str, v: &View, sep: &[bool]) -> Vec<bool> {
     let b = &v.bytes;
     let n = b.len();
-    let mut out: Vec<bool> = (0..=n).map(|i| sep.get(i).copied().unwrap_or(false)).collect();
+    let mut out: Vec<bool> = (0..=n)
+        .map(|i| sep.get(i).copied().unwrap_or(false))
+        .collect();
     out[0] = true;
     out[n] = true;
     let first_char = |i: usize| -> Option<char> {

@@ -65,6 +65,12 @@ impl View {
         Some((s as usize, e as usize))
     }
 
+    /// Append `from.bytes[a..b]` with their spans.
+    fn copy_from(&mut self, from: &View, a: usize, b: usize) {
+        self.bytes.extend_from_slice(&from.bytes[a..b]);
+        self.spans.extend_from_slice(&from.spans[a..b]);
+    }
+
     fn last_byte(&self) -> Option<u8> {
         self.bytes.last().copied()
     }
@@ -180,8 +186,8 @@ fn compute_fold(c: char) -> Fold {
         return Fold::Word(w);
     }
     match c {
-        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{00B4}' | '\u{02BC}'
-        | '\u{02BB}' | '\u{0060}' => return ascii_fold("'"),
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{00B4}'
+        | '\u{02BC}' | '\u{02BB}' | '\u{0060}' => return ascii_fold("'"),
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => {
             return ascii_fold("-");
         }
@@ -438,7 +444,10 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 fn is_joiner(b: u8) -> bool {
-    matches!(b, b' ' | b'_' | b'.' | b'-' | b'*' | b',' | b'/' | b'+' | b'~' | b':' | b'=')
+    matches!(
+        b,
+        b' ' | b'_' | b'.' | b'-' | b'*' | b',' | b'/' | b'+' | b'~' | b':' | b'='
+    )
 }
 
 /// Units that keep the digits before them: `15ans`, `22h`, `3eme`, `100e`.
@@ -539,16 +548,16 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
         if leet_.mode && all_leet(&tok[..lead]) {
             is_unit(rest, true, &tok[..lead])
         } else {
-            is_unit(rest, false, &tok[..lead]) || (lead >= 2 && !all_leet(&tok[..lead]))
+            is_unit(rest, false, &tok[..lead])
+                || (lead >= 2 && !all_leet(&tok[..lead]))
                 || (lead >= 2 && !rest.iter().all(u8::is_ascii_lowercase))
                 || (lead >= 2 && is_unit(rest, false, &tok[..lead]))
         }
     };
     // Trailing digit run: "lola92" keeps its digits, "v45" ("vas") does not.
     let trail = tok.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    let keep_trail = trail >= 2
-        && trail < n
-        && (!all_leet(&tok[n - trail..]) || (letters >= 3 && !leet_.mode));
+    let keep_trail =
+        trail >= 2 && trail < n && (!all_leet(&tok[n - trail..]) || (letters >= 3 && !leet_.mode));
     let mut changed = false;
     for i in 0..n {
         let b = tok[i];
@@ -598,7 +607,14 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
 
 /// The `letters` view without the leetspeak second pass (for numbers and ages).
 pub fn letters_plain(text: &View) -> View {
-    letters_pass(text, Leet { one: b'i', mode: false }).0
+    letters_pass(
+        text,
+        Leet {
+            one: b'i',
+            mode: false,
+        },
+    )
+    .0
 }
 
 /// Is this digits-only token a word in leetspeak (`51`, `735`), given what surrounds it?
@@ -623,17 +639,41 @@ fn leet_digits_word(t: &[u8], i: usize, j: usize) -> bool {
     let after = &t[j..];
     let next_tok = {
         let rest = after.strip_prefix(b" ").unwrap_or(after);
-        let end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
         &rest[..end]
     };
     let next_digit = (!next_tok.is_empty() && next_tok.iter().all(u8::is_ascii_digit))
-        || after.first().is_some_and(|b| matches!(b, b'-' | b'/' | b'.' | b':' | b'%' | b','));
+        || after
+            .first()
+            .is_some_and(|b| matches!(b, b'-' | b'/' | b'.' | b':' | b'%' | b','));
     let next_word: &[u8] = {
         let rest = after.strip_prefix(b" ").unwrap_or(after);
-        let end = rest.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
         &rest[..end]
     };
-    let unit = !next_word.is_empty() && (is_unit(next_word, false, tok) || matches!(next_word, b"euros" | b"balles" | b"fois" | b"jours" | b"semaines" | b"minutes" | b"heures" | b"personnes" | b"enfants" | b"km" | b"ans" | b"min"));
+    let unit = !next_word.is_empty()
+        && (is_unit(next_word, false, tok)
+            || matches!(
+                next_word,
+                b"euros"
+                    | b"balles"
+                    | b"fois"
+                    | b"jours"
+                    | b"semaines"
+                    | b"minutes"
+                    | b"heures"
+                    | b"personnes"
+                    | b"enfants"
+                    | b"km"
+                    | b"ans"
+                    | b"min"
+            ));
     !prev_digit && !next_digit && !unit
 }
 
@@ -649,8 +689,8 @@ fn push_collapsed(v: &mut View, bytes: &[u8], spans: &[(u32, u32)]) {
         if end - k >= 3 && b.is_ascii_lowercase() {
             v.push(b, (spans[k].0, spans[end - 1].1));
         } else {
-            for m in k..end {
-                v.push(b, spans[m]);
+            for &span in &spans[k..end] {
+                v.push(b, span);
             }
         }
         k = end;
@@ -715,14 +755,20 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
                 singles.push(s);
                 k = e;
             }
-            let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
+            let real_letters = singles
+                .iter()
+                .filter(|&&p| t[p].is_ascii_lowercase())
+                .count();
             let spaced = joiner.is_none_or(|j| j.contains(&b' '));
             // Words spelled out letter by letter with wider gaps between words: `o n  s e`.
             let wide_at = |p: usize| p < n && t[p] == b' ' && text.spans[p].1 - text.spans[p].0 > 1;
             let framed = (i == 0 || (i >= 1 && wide_at(i - 1))) && (k >= n || wide_at(k));
             let enough = if spaced {
                 (singles.len() >= 3 && real_letters >= 3)
-                    || (singles.len() == 2 && real_letters == 2 && framed && joiner_wide == Some(false))
+                    || (singles.len() == 2
+                        && real_letters == 2
+                        && framed
+                        && joiner_wide == Some(false))
             } else {
                 singles.len() >= 2 && real_letters >= 2
             };
@@ -741,10 +787,17 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
                     while end < len && buf[end] == b {
                         end += 1;
                     }
-                    let keep = if end - idx >= 3 && b.is_ascii_lowercase() { 1 } else { end - idx };
+                    let keep = if end - idx >= 3 && b.is_ascii_lowercase() {
+                        1
+                    } else {
+                        end - idx
+                    };
                     for r in 0..keep {
                         let span = if r + 1 == keep {
-                            (text.spans[singles[idx + r]].0, text.spans[singles[end - 1]].1)
+                            (
+                                text.spans[singles[idx + r]].0,
+                                text.spans[singles[end - 1]].1,
+                            )
                         } else {
                             text.spans[singles[idx + r]]
                         };
@@ -964,10 +1017,10 @@ fn may_have_numbers(t: &[u8]) -> bool {
             if split_digits {
                 return true;
             }
-            if (digit && oli) || (!digit && (3..=9).contains(&w.len()) && num_word(w).is_some()) {
-                if !matches!(num_word(w), Some(NumWord::Et | NumWord::Un)) {
-                    return true;
-                }
+            if ((digit && oli) || (!digit && (3..=9).contains(&w.len()) && num_word(w).is_some()))
+                && !matches!(num_word(w), Some(NumWord::Et | NumWord::Un))
+            {
+                return true;
             }
         } else {
             i += 1;
@@ -1001,7 +1054,8 @@ pub fn numbers_view(text: &View) -> Option<View> {
         let w = &t[s..e];
         w.len() >= 2
             && w.iter().any(|b| b.is_ascii_digit())
-            && w.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
+            && w.iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
             && w.iter().filter(|b| b.is_ascii_digit()).count() * 2 >= w.len()
     };
     let mut v = View::with_capacity(t.len());
@@ -1029,9 +1083,7 @@ pub fn numbers_view(text: &View) -> Option<View> {
                     .all(|&b| b == b' ' || b == b'-')
             });
             if joined_ok {
-                for k in pos..s {
-                    v.push(t[k], text.spans[k]);
-                }
+                v.copy_from(text, pos, s);
                 let span = (text.spans[s].0, text.spans[words[last].1 - 1].1);
                 digits.clear();
                 digits.push_str(&value.to_string());
@@ -1048,18 +1100,19 @@ pub fn numbers_view(text: &View) -> Option<View> {
             let mut last = w;
             while last + 1 < words.len() {
                 let (ns, ne) = words[last + 1];
-                if ne == ns + 1 && t[ns].is_ascii_digit() && ns == words[last].1 + 1 && t[ns - 1] == b' ' {
+                if ne == ns + 1
+                    && t[ns].is_ascii_digit()
+                    && ns == words[last].1 + 1
+                    && t[ns - 1] == b' '
+                {
                     last += 1;
                 } else {
                     break;
                 }
             }
             if last > w {
-                for k in pos..s {
-                    v.push(t[k], text.spans[k]);
-                }
-                for k in w..=last {
-                    let p = words[k].0;
+                v.copy_from(text, pos, s);
+                for &(p, _) in &words[w..=last] {
                     v.push(t[p], text.spans[p]);
                 }
                 pos = words[last].1;
@@ -1068,34 +1121,42 @@ pub fn numbers_view(text: &View) -> Option<View> {
             }
         }
         if mixed(s, e) {
-            for k in pos..s {
-                v.push(t[k], text.spans[k]);
-            }
-            for k in s..e {
-                let b = match t[k] {
+            v.copy_from(text, pos, s);
+            for (&b, &span) in t[s..e].iter().zip(&text.spans[s..e]) {
+                let b = match b {
                     b'o' => b'0',
                     b'l' | b'i' => b'1',
                     x => x,
                 };
-                v.push(b, text.spans[k]);
+                v.push(b, span);
             }
             pos = e;
         }
         w += 1;
     }
-    for k in pos..t.len() {
-        v.push(t[k], text.spans[k]);
-    }
+    v.copy_from(text, pos, t.len());
     Some(v)
 }
 
 /// Fold a text into all its views.
 pub fn fold(original: &str) -> Folded {
     let text = text_view(original);
-    let first = letters_pass(&text, Leet { one: b'i', mode: false });
+    let first = letters_pass(
+        &text,
+        Leet {
+            one: b'i',
+            mode: false,
+        },
+    );
     let (letters, used_one, plain) = if first.2 {
         // Written in leetspeak: read again; numbers and ages keep the first reading.
-        let second = letters_pass(&text, Leet { one: b'i', mode: true });
+        let second = letters_pass(
+            &text,
+            Leet {
+                one: b'i',
+                mode: true,
+            },
+        );
         (second.0, first.1 || second.1, Some(first.0))
     } else {
         (first.0, first.1, None)

@@ -34,15 +34,39 @@ use crate::{Action, Category, Context, RuleError};
 /// The built-in rule files, in load order.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("defs.toml", include_str!("../../../data/safety/defs.toml")),
-    ("meeting.toml", include_str!("../../../data/safety/meeting.toml")),
-    ("contact.toml", include_str!("../../../data/safety/contact.toml")),
-    ("minor_claim.toml", include_str!("../../../data/safety/minor_claim.toml")),
-    ("image_request.toml", include_str!("../../../data/safety/image_request.toml")),
-    ("sexual.toml", include_str!("../../../data/safety/sexual.toml")),
-    ("drugs.toml", include_str!("../../../data/safety/drugs.toml")),
-    ("paid_sex.toml", include_str!("../../../data/safety/paid_sex.toml")),
+    (
+        "meeting.toml",
+        include_str!("../../../data/safety/meeting.toml"),
+    ),
+    (
+        "contact.toml",
+        include_str!("../../../data/safety/contact.toml"),
+    ),
+    (
+        "minor_claim.toml",
+        include_str!("../../../data/safety/minor_claim.toml"),
+    ),
+    (
+        "image_request.toml",
+        include_str!("../../../data/safety/image_request.toml"),
+    ),
+    (
+        "sexual.toml",
+        include_str!("../../../data/safety/sexual.toml"),
+    ),
+    (
+        "drugs.toml",
+        include_str!("../../../data/safety/drugs.toml"),
+    ),
+    (
+        "paid_sex.toml",
+        include_str!("../../../data/safety/paid_sex.toml"),
+    ),
     ("hate.toml", include_str!("../../../data/safety/hate.toml")),
-    ("threat.toml", include_str!("../../../data/safety/threat.toml")),
+    (
+        "threat.toml",
+        include_str!("../../../data/safety/threat.toml"),
+    ),
 ];
 
 /// Which folded view a pattern runs on.
@@ -215,7 +239,8 @@ fn expand(pattern: &str, defs: &BTreeMap<String, String>, file: &str) -> Result<
             match name {
                 Some(n)
                     if !n.is_empty()
-                        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        && n.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                         && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) =>
                 {
                     let def = defs

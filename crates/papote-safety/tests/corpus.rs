@@ -39,15 +39,16 @@ fn load(name: &str) -> Vec<Line> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1))
-        })
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1)))
         .collect()
 }
 
 fn evaluate(engine: &Engine, lines: &[Line]) -> Report {
     let mut r = Report {
-        per_cat: Category::ALL.iter().map(|c| (*c, Counts::default())).collect(),
+        per_cat: Category::ALL
+            .iter()
+            .map(|c| (*c, Counts::default()))
+            .collect(),
         benign: 0,
         benign_flagged: 0,
         lines: lines.len(),
@@ -91,7 +92,10 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 fn print(name: &str, r: &Report) {
     println!("\n== {name}: {} lines, {} benign", r.lines, r.benign);
-    println!("{:<14} {:>5} {:>9} {:>7}", "category", "lines", "precision", "recall");
+    println!(
+        "{:<14} {:>5} {:>9} {:>7}",
+        "category", "lines", "precision", "recall"
+    );
     for (c, k) in &r.per_cat {
         println!(
             "{:<14} {:>5} {:>9.3} {:>7.3}",
@@ -135,7 +139,9 @@ fn corpus_precision_recall() {
     let evasive = all.iter().filter(|l| l.note.contains("evasion")).count();
     let traps = all
         .iter()
-        .filter(|l| l.categories.is_empty() && (l.note.contains("trap") || l.note.contains("benign")))
+        .filter(|l| {
+            l.categories.is_empty() && (l.note.contains("trap") || l.note.contains("benign"))
+        })
         .count();
     println!("lines: {}, evasion: {evasive}, benign: {traps}", all.len());
     assert!(all.len() >= 400, "the corpus needs at least 400 lines");
@@ -144,5 +150,8 @@ fn corpus_precision_recall() {
         assert!(recall >= 0.95, "recall for {} is {recall:.3}", c.as_str());
     }
     let fpr = ratio(r.benign_flagged, r.benign);
-    assert!(fpr <= 0.02, "false-positive rate on benign lines is {fpr:.3}");
+    assert!(
+        fpr <= 0.02,
+        "false-positive rate on benign lines is {fpr:.3}"
+    );
 }

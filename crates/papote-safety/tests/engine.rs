@@ -25,22 +25,22 @@ fn normaliser_letters_view() {
         ("s-n-a-p", "snap"),
         ("s_n_a_p", "snap"),
         ("snaaaap", "snap"),
-        ("ѕnаp", "snap"),              // Cyrillic
-        ("ｓｎａｐ", "snap"),          // fullwidth
-        ("sn\u{200B}ap", "snap"),      // zero-width space
-        ("sn\u{00AD}ap", "snap"),      // soft hyphen
+        ("ѕnаp", "snap"),                 // Cyrillic
+        ("ｓｎａｐ", "snap"),             // fullwidth
+        ("sn\u{200B}ap", "snap"),         // zero-width space
+        ("sn\u{00AD}ap", "snap"),         // soft hyphen
         ("sn\u{2060}a\u{FEFF}p", "snap"), // word joiner, BOM
         ("s\u{200D}n\u{200C}ap", "snap"), // ZWJ, ZWNJ
         ("Éléonore", "eleonore"),
-        ("ΚΟΚΑ", "koka"),              // Greek capitals read by their look
-        ("𝐬𝐧𝐚𝐩", "snap"),            // mathematical bold
-        ("🇸🇳🇦🇵", "snap"),            // regional indicators
+        ("ΚΟΚΑ", "koka"), // Greek capitals read by their look
+        ("𝐬𝐧𝐚𝐩", "snap"), // mathematical bold
+        ("🇸🇳🇦🇵", "snap"), // regional indicators
         ("p.l.a.n c.u.l", "plan cul"),
-        ("j'ai 15ans", "j'ai 15ans"),  // number + unit keeps its digits
+        ("j'ai 15ans", "j'ai 15ans"), // number + unit keeps its digits
         ("rdv 22h", "rdv 22h"),
         ("je suis en 3eme", "je suis en 3eme"),
         ("lola92", "lola92"),
-        ("appelle", "appelle"),        // legit doubles stay in `letters`
+        ("appelle", "appelle"), // legit doubles stay in `letters`
         ("06 12 34 56 78", "06 12 34 56 78"),
         ("fa1s gaff3 a 701", "fais gaffe a toi"), // leetspeak second pass
     ];
@@ -89,7 +89,12 @@ fn check_table(cat: Category, positives: &[&str], negatives: &[&str]) {
     }
     for t in negatives {
         let v = engine().check(t, Context::Dm);
-        assert!(!v.has(cat), "{t:?} should not be {}: {:?}", cat.as_str(), v.rules);
+        assert!(
+            !v.has(cat),
+            "{t:?} should not be {}: {:?}",
+            cat.as_str(),
+            v.rules
+        );
     }
 }
 
@@ -195,8 +200,18 @@ fn minor_claim() {
 fn image_request() {
     check_table(
         Category::ImageRequest,
-        &["envoie une photo", "montre-toi", "t'as des photos ?", "send nudes", "allume ta cam"],
-        &["je t'envoie une photo de mon chat", "t'as vu la photo ?", "la cam de surveillance"],
+        &[
+            "envoie une photo",
+            "montre-toi",
+            "t'as des photos ?",
+            "send nudes",
+            "allume ta cam",
+        ],
+        &[
+            "je t'envoie une photo de mon chat",
+            "t'as vu la photo ?",
+            "la cam de surveillance",
+        ],
     );
 }
 
@@ -209,18 +224,48 @@ fn sexual_drugs_paid_hate_threat() {
     );
     check_table(
         Category::Drugs,
-        &["je vends de la beuh", "plan coke", "qui a du shit", "weed dispo"],
-        &["la cocaïne est un fléau, aide-moi à arrêter", "oh shit", "je vends ma voiture"],
+        &[
+            "je vends de la beuh",
+            "plan coke",
+            "qui a du shit",
+            "weed dispo",
+        ],
+        &[
+            "la cocaïne est un fléau, aide-moi à arrêter",
+            "oh shit",
+            "je vends ma voiture",
+        ],
     );
     check_table(
         Category::PaidSex,
-        &["massage avec finition", "rencontre rémunérée", "100 roses", "mes tarifs", "sugar daddy cherche"],
-        &["j'ai acheté 12 roses pour ma femme", "les tarifs de la SNCF", "massage chez le kiné"],
+        &[
+            "massage avec finition",
+            "rencontre rémunérée",
+            "100 roses",
+            "mes tarifs",
+            "sugar daddy cherche",
+        ],
+        &[
+            "j'ai acheté 12 roses pour ma femme",
+            "les tarifs de la SNCF",
+            "massage chez le kiné",
+        ],
     );
     check_table(
         Category::Hate,
-        &["sale pédé", "les juifs sont des rats", "mort aux arabes", "fucking faggot", "sale pute"],
-        &["je suis gay et fier", "je suis pd et alors", "mes amis arabes", "le raton laveur"],
+        &[
+            "sale pédé",
+            "les juifs sont des rats",
+            "mort aux arabes",
+            "fucking faggot",
+            "sale pute",
+        ],
+        &[
+            "je suis gay et fier",
+            "je suis pd et alors",
+            "mes amis arabes",
+            "le raton laveur",
+        ],
     );
     check_table(
         Category::Threat,
@@ -263,16 +308,36 @@ fn policy_table() {
 #[test]
 fn verdict_actions() {
     let e = engine();
-    assert_eq!(e.check("bonjour à tous", Context::Room).action, Action::Allow);
-    assert_eq!(e.check("on se voit ce soir ?", Context::Dm).action, Action::Notice);
+    assert_eq!(
+        e.check("bonjour à tous", Context::Room).action,
+        Action::Allow
+    );
+    assert_eq!(
+        e.check("on se voit ce soir ?", Context::Dm).action,
+        Action::Notice
+    );
     let v = e.check("envoie une photo", Context::Dm);
     assert_eq!(v.action, Action::Allow);
     assert!(v.has(Category::ImageRequest));
     // An image request with a minor cue is flagged.
-    assert_eq!(e.check("envoie une photo petite lycéenne", Context::Dm).action, Action::Flag);
-    assert_eq!(e.check("j'ai 14 ans, tu veux une photo ?", Context::Dm).action, Action::Flag);
-    assert_eq!(e.check("je veux te baiser", Context::Room).action, Action::Hold);
-    assert_eq!(e.check("je veux te baiser", Context::Dm).action, Action::Allow);
+    assert_eq!(
+        e.check("envoie une photo petite lycéenne", Context::Dm)
+            .action,
+        Action::Flag
+    );
+    assert_eq!(
+        e.check("j'ai 14 ans, tu veux une photo ?", Context::Dm)
+            .action,
+        Action::Flag
+    );
+    assert_eq!(
+        e.check("je veux te baiser", Context::Room).action,
+        Action::Hold
+    );
+    assert_eq!(
+        e.check("je veux te baiser", Context::Dm).action,
+        Action::Allow
+    );
     assert_eq!(e.check("sale pédé", Context::Dm).action, Action::Hold);
     assert_eq!(e.check("je vais te tuer", Context::Dm).action, Action::Flag);
     // The strongest wins.
@@ -323,7 +388,10 @@ fn extra_rules_with_action_override() {
     assert!(v.has(Category::Threat));
     assert_eq!(e.check("zznoticezz", Context::Room).action, Action::Notice);
     // Built-in rules still apply.
-    assert!(e.check("je vais te tuer", Context::Dm).has(Category::Threat));
+    assert!(
+        e.check("je vais te tuer", Context::Dm)
+            .has(Category::Threat)
+    );
 }
 
 #[test]
@@ -363,7 +431,17 @@ fn nicknames() {
         let r = e.check_nickname(nick, 2026).expect_err(nick);
         assert_eq!((r.reason, r.part.as_str()), (reason, part), "{nick}");
     }
-    for nick in ["Marc1975", "Lola_18", "Kev_99", "Adorable", "Chaudron", "Lola", "Jean-Pierre", "Ken", "Sophie"] {
+    for nick in [
+        "Marc1975",
+        "Lola_18",
+        "Kev_99",
+        "Adorable",
+        "Chaudron",
+        "Lola",
+        "Jean-Pierre",
+        "Ken",
+        "Sophie",
+    ] {
         assert_eq!(e.check_nickname(nick, 2026), Ok(()), "{nick}");
     }
     // Born in 2008: 18 in 2026, 17 in 2025.
@@ -374,11 +452,20 @@ fn nicknames() {
 #[test]
 fn room_names() {
     let e = engine();
-    assert_eq!(e.check_room_name("lycéenne").map_err(|r| r.reason), Err(NameReason::MinorWord));
+    assert_eq!(
+        e.check_room_name("lycéenne").map_err(|r| r.reason),
+        Err(NameReason::MinorWord)
+    );
     assert!(e.check_room_name("ado chaude").is_err());
     assert!(e.check_room_name("Les 13-17 ans").is_err());
     assert!(e.check_room_name("plan cul ce soir").is_err());
-    for ok in ["Cuisine du sud", "Années 80", "Foot 5 contre 5", "Les 40 ans et plus", "Cinéma"] {
+    for ok in [
+        "Cuisine du sud",
+        "Années 80",
+        "Foot 5 contre 5",
+        "Les 40 ans et plus",
+        "Cinéma",
+    ] {
         assert_eq!(e.check_room_name(ok), Ok(()), "{ok}");
     }
 }
@@ -397,8 +484,16 @@ fn explain_shows_views_and_matches() {
     let text = "t'as sn4p ?";
     let x = engine().explain(text);
     assert_eq!(x.original, text);
-    assert!(x.views.iter().any(|v| v.name == "letters" && v.text == "t'as snap ?"));
-    let m = x.matches.iter().find(|m| m.rule.starts_with("contact.")).expect("a contact match");
+    assert!(
+        x.views
+            .iter()
+            .any(|v| v.name == "letters" && v.text == "t'as snap ?")
+    );
+    let m = x
+        .matches
+        .iter()
+        .find(|m| m.rule.starts_with("contact."))
+        .expect("a contact match");
     assert_eq!(&text[m.start..m.end], m.matched);
     assert!(m.matched.contains("sn4p"));
     assert!(x.dm.has(Category::Contact));
