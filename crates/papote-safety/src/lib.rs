@@ -3,7 +3,21 @@
 //! No I/O, no clock of its own, nothing of the server: callers pass the text, the context and,
 //! where a rule needs it, the current year.
 //!
-//! This is the contract the server relies on; the analysis behind it lives in the modules below.
+//! This is the contract the server relies on; the analysis behind it lives in the modules below:
+//!
+//! - [`normalize`]: folding a text into ASCII views (case, accents, homoglyphs, invisibles,
+//!   leetspeak, separators, repeats, numbers in words, emoji) with offsets to the original.
+//! - [`rules`]: rules as data (`data/safety/*.toml`, embedded), compiled into Aho-Corasick
+//!   automatons and regex sets.
+//! - [`detect`]: running the rules over the views; exceptions and negative context.
+//! - [`nickname`]: nickname and room-name policy (`data/nickname/*.toml`).
+//! - [`Engine`] and [`policy`]: verdicts, category × context → action.
+
+pub mod detect;
+pub mod gate;
+pub mod nickname;
+pub mod normalize;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
@@ -127,65 +141,100 @@ pub enum RuleError {
 }
 
 /// The compiled rule set. Cheap to share (`Arc<Engine>`), `Send + Sync`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Engine {
-    extra: Vec<(String, Category, String, Option<Action>)>,
+    rules: rules::RuleSet,
+    names: nickname::NameTables,
 }
 
-#[derive(Deserialize)]
-struct RuleFile {
-    #[serde(default)]
-    rule: Vec<RuleDef>,
+/// Everything the engine saw in one text, for `papote safety explain`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    pub original: String,
+    /// Each folded view, by name (`text`, `numbers`, `letters`, `letters_l`, `dedup`).
+    pub views: Vec<ExplainedView>,
+    pub matches: Vec<ExplainedMatch>,
+    /// Whether a minor-coded word or claim was seen (raises image requests and sexual texts).
+    pub minor_cue: bool,
+    pub room: Verdict,
+    pub dm: Verdict,
 }
 
-#[derive(Deserialize)]
-struct RuleDef {
-    id: String,
-    categories: Vec<Category>,
-    #[serde(default)]
-    literals: Vec<String>,
-    #[serde(default)]
-    action: Option<Action>,
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedView {
+    pub name: &'static str,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedMatch {
+    pub rule: String,
+    /// Empty for a cue-only rule.
+    pub categories: Vec<Category>,
+    pub view: &'static str,
+    pub start: usize,
+    pub end: usize,
+    /// The original text of the span, as typed.
+    pub matched: String,
 }
 
 impl Engine {
-    /// The rules shipped in `data/safety/`.
+    /// The rules shipped in `data/safety/` and `data/nickname/`.
     pub fn builtin() -> Engine {
-        Engine::default()
+        #[allow(clippy::expect_used)]
+        Engine::compile(&[]).expect("built-in rule files in data/ must compile (a data bug)")
     }
 
     /// The built-in rules plus extra rule files given as `(name, toml text)`.
     pub fn with_extra(sources: &[(&str, &str)]) -> Result<Engine, RuleError> {
-        let mut engine = Engine::builtin();
-        for (file, text) in sources {
-            let parsed: RuleFile = toml::from_str(text)
-                .map_err(|e| RuleError::Invalid { file: (*file).to_owned(), message: e.to_string() })?;
-            for rule in parsed.rule {
-                for literal in &rule.literals {
-                    for category in &rule.categories {
-                        engine.extra.push((rule.id.clone(), *category, literal.to_lowercase(), rule.action));
-                    }
-                }
-            }
-        }
-        Ok(engine)
+        Engine::compile(sources)
+    }
+
+    fn compile(extra: &[(&str, &str)]) -> Result<Engine, RuleError> {
+        let mut all: Vec<(&str, &str)> = rules::BUILTIN.to_vec();
+        all.extend_from_slice(extra);
+        Ok(Engine {
+            rules: rules::RuleSet::compile(&all)?,
+            names: nickname::NameTables::compile(nickname::BUILTIN, nickname::AGE)?,
+        })
+    }
+
+    /// The compiled rules (for tools and tests).
+    #[doc(hidden)]
+    pub fn rule_set(&self) -> &rules::RuleSet {
+        &self.rules
+    }
+
+    /// Number of compiled rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.rules.len()
     }
 
     pub fn check(&self, text: &str, context: Context) -> Verdict {
-        let lower = text.to_lowercase();
+        let folded = normalize::fold(text);
+        let hits = detect::scan(&self.rules, &folded, Some(context));
+        self.verdict(&hits, context)
+    }
+
+    fn verdict(&self, hits: &[detect::Hit], context: Context) -> Verdict {
         let mut verdict = Verdict::default();
-        for (id, category, literal, action) in &self.extra {
-            if let Some(start) = lower.find(literal.as_str()) {
-                verdict.matches.push(Match {
-                    rule: id.clone(),
-                    category: *category,
-                    start,
-                    end: start + literal.len(),
-                });
-                verdict.categories.push(*category);
-                verdict.rules.push(id.clone());
-                let a = action.unwrap_or_else(|| policy(*category, context));
-                verdict.action = verdict.action.max(a);
+        if hits.is_empty() {
+            return verdict;
+        }
+        let mut minor_cue = false;
+        for h in hits {
+            let rule = &self.rules.rules[h.rule as usize];
+            if rule.cue == Some(rules::Cue::Minor) {
+                minor_cue = true;
+            }
+            for &category in &rule.categories {
+                verdict.matches.push(Match { rule: rule.id.clone(), category, start: h.start, end: h.end });
+                verdict.categories.push(category);
+                let action = rule.action.unwrap_or_else(|| policy(category, context));
+                verdict.action = verdict.action.max(action);
+            }
+            if !rule.categories.is_empty() {
+                verdict.rules.push(rule.id.clone());
             }
         }
         verdict.categories.sort();
@@ -193,24 +242,106 @@ impl Engine {
         verdict.rules.sort();
         verdict.rules.dedup();
         verdict
+            .matches
+            .sort_by(|a, b| (a.start, a.end, &a.rule, a.category).cmp(&(b.start, b.end, &b.rule, b.category)));
+        minor_cue |= verdict.has(Category::MinorClaim);
+        // An image request or a sexual text next to a minor cue is a child-safety case.
+        let overridden = hits.iter().any(|h| self.rules.rules[h.rule as usize].action.is_some());
+        if minor_cue && !overridden && (verdict.has(Category::ImageRequest) || verdict.has(Category::Sexual)) {
+            verdict.action = Action::Flag;
+        }
+        verdict
     }
 
-    pub fn check_nickname(&self, nickname: &str, _current_year: i32) -> Result<(), NameRefusal> {
+    /// The original, every folded view, and every match with its span, for moderators.
+    pub fn explain(&self, text: &str) -> Explanation {
+        let folded = normalize::fold(text);
+        let hits = detect::scan(&self.rules, &folded, None);
+        let mut views = vec![
+            ExplainedView { name: "text", text: folded.text.as_str().to_owned() },
+            ExplainedView { name: "numbers", text: folded.numbers().as_str().to_owned() },
+            ExplainedView { name: "letters", text: folded.letters.as_str().to_owned() },
+        ];
+        if let Some(l) = &folded.letters_l {
+            views.push(ExplainedView { name: "letters_l", text: l.as_str().to_owned() });
+        }
+        views.push(ExplainedView { name: "dedup", text: folded.dedup.as_str().to_owned() });
+        let mut minor_cue = false;
+        let matches = hits
+            .iter()
+            .map(|h| {
+                let rule = &self.rules.rules[h.rule as usize];
+                minor_cue |= rule.cue.is_some() || rule.categories.contains(&Category::MinorClaim);
+                ExplainedMatch {
+                    rule: rule.id.clone(),
+                    categories: rule.categories.clone(),
+                    view: rules::ViewName::ALL.get(h.view as usize).map_or("", |v| v.as_str()),
+                    start: h.start,
+                    end: h.end,
+                    matched: text.get(h.start..h.end).unwrap_or("").to_owned(),
+                }
+            })
+            .collect();
+        let room_hits = detect::scan(&self.rules, &folded, Some(Context::Room));
+        let dm_hits = detect::scan(&self.rules, &folded, Some(Context::Dm));
+        Explanation {
+            original: text.to_owned(),
+            views,
+            matches,
+            minor_cue,
+            room: self.verdict(&room_hits, Context::Room),
+            dm: self.verdict(&dm_hits, Context::Dm),
+        }
+    }
+
+    /// Refuses a nickname that advertises an age under 18, uses a minor-coded or sexual word, or
+    /// carries anything else the engine holds (hate, contact details, drugs...).
+    pub fn check_nickname(&self, nickname: &str, current_year: i32) -> Result<(), NameRefusal> {
+        if let Some(r) = self.names.nickname_age(nickname, current_year) {
+            return Err(r);
+        }
         self.check_name(nickname)
     }
 
+    /// The same filters for a private room's name; a number is an age there only with a unit
+    /// ("13-17 ans").
     pub fn check_room_name(&self, name: &str) -> Result<(), NameRefusal> {
+        if let Some(r) = self.names.room_age(name) {
+            return Err(r);
+        }
         self.check_name(name)
     }
 
     fn check_name(&self, name: &str) -> Result<(), NameRefusal> {
+        if let Some(r) = self.names.words(name) {
+            return Err(r);
+        }
         let verdict = self.check(name, Context::Room);
-        match verdict.matches.first() {
-            Some(m) => {
-                Err(NameRefusal { reason: NameReason::Other(m.category), part: name[m.start..m.end].to_owned() })
-            }
+        let refused = verdict
+            .matches
+            .iter()
+            .filter(|m| !matches!(m.category, Category::Meeting))
+            .min_by_key(|m| name_rank(m.category));
+        match refused {
+            Some(m) => Err(NameRefusal {
+                reason: match m.category {
+                    Category::MinorClaim => NameReason::MinorAge,
+                    Category::Sexual => NameReason::Sexual,
+                    other => NameReason::Other(other),
+                },
+                part: name.get(m.start..m.end).unwrap_or(name).to_owned(),
+            }),
             None => Ok(()),
         }
+    }
+}
+
+fn name_rank(c: Category) -> u8 {
+    match c {
+        Category::MinorClaim => 0,
+        Category::Sexual => 1,
+        Category::Hate | Category::Threat => 2,
+        _ => 3,
     }
 }
 
@@ -227,10 +358,19 @@ pub fn policy(category: Category, context: Context) -> Action {
     }
 }
 
-/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola` and `LOLA` share it.
+/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola`, `LOLA` and `IoIa`
+/// share it. Unicode compatibility forms, invisible characters and accents are ignored, and
+/// confusable characters (UTS #39 skeleton) are read as their prototype, before lower-casing so
+/// that a capital `I` reads as `l`.
 pub fn nickname_skeleton(nickname: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let lowered: String = nickname.nfkc().collect::<String>().to_lowercase();
-    let skeleton: String = unicode_security::skeleton(&lowered).collect();
-    skeleton.to_lowercase()
+    use unicode_normalization::char::is_combining_mark;
+    let clean = |s: &str| -> String {
+        s.nfd().filter(|c| !is_combining_mark(*c) && !normalize::is_invisible_char(*c)).collect()
+    };
+    let compat: String = clean(&nickname.nfkc().collect::<String>());
+    let first: String = unicode_security::skeleton(&compat).collect();
+    let lowered = clean(&first).to_lowercase();
+    let second: String = unicode_security::skeleton(&lowered).collect();
+    clean(&second).to_lowercase()
 }

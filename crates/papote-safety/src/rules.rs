@@ -1,0 +1,355 @@
+//! Rules as data: `data/safety/*.toml`, embedded at build time, plus extra files at run time.
+//!
+//! A rule file holds optional `[defs]` (named regex fragments, used as `{name}` in regexes of
+//! any file) and `[[rule]]` tables:
+//!
+//! ```toml
+//! # "on se voit ce soir ?"
+//! [[rule]]
+//! id = "meeting.fr.se_voir"
+//! categories = ["meeting"]
+//! lang = "fr"
+//! regexes = ['''\bon (?:se|s) (?:voit|voi|voie)\b''']
+//! literals = ["rdv parking"]          # whole words; "*x" suffix, "x*" prefix, "*x*" anywhere
+//! view = "letters"                     # where regexes run: text, numbers, letters, dedup
+//! exceptions = ['''sur le salon''']    # drop a match that this overlaps or touches
+//! unless = ['''\bcitation\b''']        # drop every match of the rule if this is in the text
+//! contexts = ["dm"]                    # default: both
+//! action = "hold"                      # default: the policy table
+//! cue = "minor"                        # marks a minor-coded word (may have no category)
+//! ```
+
+use std::collections::BTreeMap;
+
+use aho_corasick::MatchKind;
+use aho_corasick::dfa::DFA;
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::gate::{Gate, GateLiterals, compile};
+use serde::Deserialize;
+
+use crate::normalize::{dedup_str, normalize};
+use crate::{Action, Category, Context, RuleError};
+
+/// The built-in rule files, in load order.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("defs.toml", include_str!("../../../data/safety/defs.toml")),
+    ("meeting.toml", include_str!("../../../data/safety/meeting.toml")),
+    ("contact.toml", include_str!("../../../data/safety/contact.toml")),
+    ("minor_claim.toml", include_str!("../../../data/safety/minor_claim.toml")),
+    ("image_request.toml", include_str!("../../../data/safety/image_request.toml")),
+    ("sexual.toml", include_str!("../../../data/safety/sexual.toml")),
+    ("drugs.toml", include_str!("../../../data/safety/drugs.toml")),
+    ("paid_sex.toml", include_str!("../../../data/safety/paid_sex.toml")),
+    ("hate.toml", include_str!("../../../data/safety/hate.toml")),
+    ("threat.toml", include_str!("../../../data/safety/threat.toml")),
+];
+
+/// Which folded view a pattern runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewName {
+    Text,
+    Numbers,
+    Letters,
+    Dedup,
+}
+
+impl ViewName {
+    pub const ALL: [ViewName; 4] = [ViewName::Text, ViewName::Numbers, ViewName::Letters, ViewName::Dedup];
+
+    pub fn index(self) -> usize {
+        match self {
+            ViewName::Text => 0,
+            ViewName::Numbers => 1,
+            ViewName::Letters => 2,
+            ViewName::Dedup => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewName::Text => "text",
+            ViewName::Numbers => "numbers",
+            ViewName::Letters => "letters",
+            ViewName::Dedup => "dedup",
+        }
+    }
+}
+
+/// A mark that is not a category by itself but changes the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cue {
+    /// A minor-coded word ("lycéenne", "ado"): an image request or sexual text with it is flagged.
+    Minor,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    defs: BTreeMap<String, String>,
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    #[serde(default)]
+    categories: Vec<Category>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    literals: Vec<String>,
+    #[serde(default)]
+    regexes: Vec<String>,
+    #[serde(default)]
+    view: Option<ViewName>,
+    #[serde(default)]
+    exceptions: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    contexts: Option<Vec<Context>>,
+    #[serde(default)]
+    action: Option<Action>,
+    #[serde(default)]
+    cue: Option<Cue>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub categories: Vec<Category>,
+    pub lang: String,
+    pub view: ViewName,
+    pub contexts: Option<Vec<Context>>,
+    pub action: Option<Action>,
+    pub cue: Option<Cue>,
+    pub exceptions: Vec<(Regex, Gate)>,
+    pub unless: Vec<(Regex, Gate)>,
+}
+
+impl Rule {
+    pub fn applies_in(&self, context: Context) -> bool {
+        self.contexts.as_ref().is_none_or(|c| c.contains(&context))
+    }
+}
+
+/// Where a literal must sit in its word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    Word,
+    Prefix,
+    Suffix,
+    Anywhere,
+}
+
+#[derive(Debug)]
+pub struct Literal {
+    pub rule: u32,
+    pub anchor: Anchor,
+    pub len: u32,
+}
+
+/// One regex rule pattern with its prefilter condition.
+#[derive(Debug)]
+pub struct GatedRegex {
+    pub rule: u32,
+    pub regex: Regex,
+    pub gate: Gate,
+}
+
+/// The regexes that run on one view.
+#[derive(Debug, Default)]
+pub struct ViewRegexes {
+    pub regexes: Vec<GatedRegex>,
+}
+
+/// Everything compiled.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub letters_ac: Option<DFA>,
+    pub letters_lits: Vec<Literal>,
+    pub dedup_ac: Option<DFA>,
+    pub dedup_lits: Vec<Literal>,
+    pub views: [ViewRegexes; 4],
+    /// Literals of the prefilter conditions, found by one scan per view.
+    pub gate_ac: Option<DFA>,
+    pub gate_len: usize,
+    pub gate_strings: Vec<String>,
+}
+
+fn err(file: &str, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid { file: file.to_owned(), message: message.into() }
+}
+
+/// Replace `{name}` by `(?:def)` (defs may use defs, up to a small depth).
+fn expand(pattern: &str, defs: &BTreeMap<String, String>, file: &str) -> Result<String, RuleError> {
+    let mut out = pattern.to_owned();
+    for _ in 0..6 {
+        if !out.contains('{') {
+            return Ok(out);
+        }
+        let mut next = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        let mut changed = false;
+        while let Some(open) = rest.find('{') {
+            next.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let close = after.find('}');
+            let name = close.map(|c| &after[..c]);
+            match name {
+                Some(n)
+                    if !n.is_empty()
+                        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) =>
+                {
+                    let def = defs.get(n).ok_or_else(|| err(file, format!("unknown def {{{n}}} in {pattern}")))?;
+                    next.push_str("(?:");
+                    next.push_str(def);
+                    next.push(')');
+                    rest = &after[n.len() + 1..];
+                    changed = true;
+                }
+                _ => {
+                    next.push('{');
+                    rest = after;
+                }
+            }
+        }
+        next.push_str(rest);
+        out = next;
+        if !changed {
+            return Ok(out);
+        }
+    }
+    Err(err(file, format!("defs nested too deep in {pattern}")))
+}
+
+fn build_regex(pattern: &str, file: &str) -> Result<Regex, RuleError> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(1 << 24)
+        .dfa_size_limit(1 << 24)
+        .build()
+        .map_err(|e| err(file, format!("bad regex {pattern}: {e}")))
+}
+
+fn parse_literal(raw: &str) -> (Anchor, &str) {
+    let pre = raw.starts_with('*');
+    let post = raw.ends_with('*') && raw.len() > 1;
+    let inner = raw.trim_start_matches('*').trim_end_matches('*');
+    let anchor = match (pre, post) {
+        (false, false) => Anchor::Word,
+        (false, true) => Anchor::Prefix,
+        (true, false) => Anchor::Suffix,
+        (true, true) => Anchor::Anywhere,
+    };
+    (anchor, inner)
+}
+
+impl RuleSet {
+    /// Compile rule files given as `(name, toml text)`.
+    pub fn compile(sources: &[(&str, &str)]) -> Result<RuleSet, RuleError> {
+        let mut files = Vec::with_capacity(sources.len());
+        let mut defs = BTreeMap::new();
+        for (name, text) in sources {
+            let parsed: RuleFile = toml::from_str(text).map_err(|e| err(name, e.to_string()))?;
+            for (k, v) in &parsed.defs {
+                defs.insert(k.clone(), v.clone());
+            }
+            files.push((*name, parsed));
+        }
+        let mut rules = Vec::new();
+        let mut letters_pats: Vec<String> = Vec::new();
+        let mut letters_lits = Vec::new();
+        let mut dedup_pats: Vec<String> = Vec::new();
+        let mut dedup_lits = Vec::new();
+        let mut views: [ViewRegexes; 4] = Default::default();
+        let mut interner = GateLiterals::default();
+        let mut ids = std::collections::HashSet::new();
+        for (file, parsed) in &files {
+            for def in &parsed.rule {
+                if def.id.trim().is_empty() {
+                    return Err(err(file, "a rule has an empty id"));
+                }
+                if !ids.insert(def.id.clone()) {
+                    return Err(err(file, format!("duplicate rule id {}", def.id)));
+                }
+                if def.categories.is_empty() && def.cue.is_none() {
+                    return Err(err(file, format!("rule {} has no category", def.id)));
+                }
+                if def.literals.is_empty() && def.regexes.is_empty() {
+                    return Err(err(file, format!("rule {} has no pattern", def.id)));
+                }
+                let idx = rules.len() as u32;
+                let view = def.view.unwrap_or(ViewName::Letters);
+                for raw in &def.literals {
+                    let (anchor, inner) = parse_literal(raw);
+                    let folded = normalize(inner);
+                    if folded.trim().is_empty() {
+                        return Err(err(file, format!("rule {}: empty literal", def.id)));
+                    }
+                    let dd = dedup_str(&folded);
+                    letters_lits.push(Literal { rule: idx, anchor, len: folded.len() as u32 });
+                    letters_pats.push(folded);
+                    dedup_lits.push(Literal { rule: idx, anchor, len: dd.len() as u32 });
+                    dedup_pats.push(dd);
+                }
+                for raw in &def.regexes {
+                    let pat = expand(raw, &defs, file)?;
+                    let re = build_regex(&pat, file).map_err(|e| err(file, format!("rule {}: {e}", def.id)))?;
+                    let gate = compile(&pat, &mut interner);
+                    views[view.index()].regexes.push(GatedRegex { rule: idx, regex: re, gate });
+                }
+                let mut compile_all = |list: &[String]| -> Result<Vec<(Regex, Gate)>, RuleError> {
+                    list.iter()
+                        .map(|p| {
+                            let pat = expand(p, &defs, file)?;
+                            let gate = compile(&pat, &mut interner);
+                            Ok((build_regex(&pat, file)?, gate))
+                        })
+                        .collect()
+                };
+                rules.push(Rule {
+                    id: def.id.clone(),
+                    categories: def.categories.clone(),
+                    lang: def.lang.clone().unwrap_or_else(|| "any".to_owned()),
+                    view,
+                    contexts: def.contexts.clone(),
+                    action: def.action,
+                    cue: def.cue,
+                    exceptions: compile_all(&def.exceptions)?,
+                    unless: compile_all(&def.unless)?,
+                });
+            }
+        }
+        let build_ac = |pats: &[String]| -> Result<Option<DFA>, RuleError> {
+            if pats.is_empty() {
+                return Ok(None);
+            }
+            DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .build(pats)
+                .map(Some)
+                .map_err(|e| err("literals", e.to_string()))
+        };
+        Ok(RuleSet {
+            rules,
+            letters_ac: build_ac(&letters_pats)?,
+            letters_lits,
+            dedup_ac: build_ac(&dedup_pats)?,
+            dedup_lits,
+            views,
+            gate_len: interner.strings.len(),
+            gate_ac: build_ac(&interner.strings)?,
+            gate_strings: interner.strings,
+        })
+    }
+}
