@@ -3,198 +3,17 @@
 //
 //   PAPOTE_BIN=/path/to/papote node --test chat.spec.mjs
 //
-// Without PAPOTE_BIN the binary is looked for in ../../target/release then ../../target/debug.
-// The client is served from ../../web (--web-dir), so the files on disk are what is tested.
-// Screenshots go to ./screenshots/ (gitignored).
+// See helpers.mjs for how the server and the browser are started.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  TIMEOUT, enter, fillEntry, launch, openRoom, pageErrors, panel, person, say, sees, shot, startServer,
+} from './helpers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..');
-const shots = join(here, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-const TIMEOUT = 10_000;
-
-const E2E_RULES = `
-[[rule]]
-id = "e2e.meeting"
-categories = ["meeting"]
-literals = ["on se voit ce soir"]
-
-[[rule]]
-id = "e2e.contact"
-categories = ["contact"]
-literals = ["mon snap"]
-
-[[rule]]
-id = "e2e.minor"
-categories = ["minor_claim"]
-literals = ["j'ai 15 ans"]
-
-[[rule]]
-id = "e2e.nickname"
-categories = ["sexual"]
-literals = ["lyceenne"]
-`;
-
-function serverBinary() {
-  if (process.env.PAPOTE_BIN) return resolve(process.env.PAPOTE_BIN);
-  for (const profile of ['release', 'debug']) {
-    const candidate = join(repo, 'target', profile, 'papote');
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error('no papote binary: build it (cargo build --release) or set PAPOTE_BIN');
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => ok(port));
-    });
-  });
-}
-
-async function startServer() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'papote-e2e-'));
-  const args = [
-    'serve', '--listen', `127.0.0.1:${port}`, '--database', join(dir, 'e2e.db'),
-    '--entries-per-ip-per-minute', '0', '--session-grace-secs', '120',
-  ];
-  if (process.env.PAPOTE_EMBEDDED !== '1') args.push('--web-dir', join(repo, 'web'));
-  // Known phrases for the safety cards, whatever the built-in rule set says (an operator's
-  // extra rules file, same format as data/safety/).
-  const rules = join(dir, 'e2e-rules.toml');
-  writeFileSync(rules, E2E_RULES);
-  args.push('--safety-rules', rules);
-  const child = spawn(serverBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${log}`);
-    try {
-      const res = await fetch(`${base}/healthz`);
-      if (res.ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => { if (child.exitCode === null) process.kill(child.pid, 'SIGKILL'); }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { base, stop, log: () => log };
-}
-
-/** A person: their own browser context (cookies), with console errors collected. */
-async function person(browser, base, options = {}) {
-  const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 800 }, ...options });
-  // Test-only: keep a handle on the page's sockets so a test can cut one.
-  await context.addInitScript(() => {
-    const Native = window.WebSocket;
-    window.__sockets = [];
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__sockets.push(this);
-      }
-    };
-  });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // A 401 from /api/session on first load is the expected "no session yet"; a server without
-    // proof of work at entry has no /api/challenge (404), which the client takes as "not asked".
-    if (/status of 401/.test(m.text())) return;
-    if (/status of 404/.test(m.text()) && /\/api\/challenge$/.test(m.location().url || '')) return;
-    page.errors.push(`console: ${m.text()} (${m.location().url || ''})`);
-  });
-  if (base !== 'about:blank') {
-    await page.goto(base);
-    await page.locator('#entry, #app').first().waitFor({ state: 'visible', timeout: TIMEOUT });
-  }
-  return { context, page };
-}
-
-async function fillEntry(page, { nickname, gender, age, postcode, commune }) {
-  await page.fill('#f-nickname', nickname);
-  await page.check(`input[name="gender"][value="${gender}"]`);
-  await page.fill('#f-age', String(age));
-  await page.fill('#f-postcode', '');
-  await page.type('#f-postcode', postcode);
-  await page.locator('#f-commune option[value]:not([value=""])').first().waitFor({ state: 'attached', timeout: TIMEOUT });
-  if (commune) await page.selectOption('#f-commune', commune);
-  if (!(await page.isChecked('#f-charter'))) await page.check('#f-charter');
-}
-
-async function enter(page, who) {
-  await fillEntry(page, who);
-  await page.click('#entry-submit');
-  await page.locator('#app').waitFor({ state: 'visible', timeout: TIMEOUT });
-  await page.locator('#status').waitFor({ state: 'hidden', timeout: TIMEOUT });
-}
-
-function panel(page, key) {
-  return page.locator(`[data-conv="${key}"]`);
-}
-
-async function openRoom(page, room) {
-  await page.click(`#room-list [data-room="${room}"]`);
-  const conv = panel(page, `room:${room}`);
-  await conv.waitFor({ state: 'visible', timeout: TIMEOUT });
-  await conv.locator('.composer-input:not([disabled])').waitFor({ timeout: TIMEOUT });
-  return conv;
-}
-
-async function say(conv, text) {
-  await conv.locator('.composer-input').fill(text);
-  await conv.locator('.composer-input').press('Enter');
-  // My own line: greyed until the server's ack, then plain.
-  const line = conv.locator('.msg.is-mine', { hasText: text });
-  await line.waitFor({ timeout: TIMEOUT });
-  await conv.locator('.msg.is-mine:not(.is-pending):not(.is-refused)', { hasText: text }).waitFor({ timeout: TIMEOUT });
-}
-
-async function sees(conv, nickname, text) {
-  await conv.locator('.msg', { hasText: text }).filter({ has: conv.page().locator('.msg-nick', { hasText: nickname }) })
-    .first().waitFor({ timeout: TIMEOUT });
-}
-
-async function shot(page, name) {
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`) });
-}
-
-test('two people meet in a room and talk privately', { timeout: 120_000 }, async (t) => {
+test('two people meet in a room and talk privately', { timeout: 180_000 }, async (t) => {
   const server = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launch();
   const people = [];
   try {
     await t.test('an under-18 is refused with 3018, then locked out even at 18', async () => {
@@ -297,8 +116,16 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       assert.match(rowText, /29/);
       assert.match(rowText, /Saint-Denis-lès-Bourg/);
       assert.match(rowText, /~\d+ km/);
-      await row.click();
       const julieId = await row.getAttribute('data-member');
+      // A click opens her profile card; "Envoyer un message" opens the conversation.
+      await row.click();
+      const profile = marius.page.locator('#profile-modal');
+      await profile.waitFor({ state: 'visible', timeout: TIMEOUT });
+      const profileText = await profile.innerText();
+      for (const part of [/Julie/, /29 ans/, /femme/, /Saint-Denis-lès-Bourg/, /~\d+ km/, /Disponible/, /en ligne depuis/i]) assert.match(profileText, part);
+      await shot(marius.page, 'profile-card');
+      await profile.locator('[data-profile="message"]').click();
+      await profile.waitFor({ state: 'hidden', timeout: TIMEOUT });
       mariusDm = panel(marius.page, `dm:${julieId}`);
       await mariusDm.waitFor({ state: 'visible', timeout: TIMEOUT });
       await mariusDm.locator('.conv-notice', { hasText: 'demande' }).waitFor({ timeout: TIMEOUT });
@@ -366,7 +193,7 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await julie.page.selectOption('.topbar [data-status-select]', 'busy');
       const row = marius.page.locator('#member-list .member', { hasText: 'Julie' });
       await row.locator('.status-dot.s-busy').waitFor({ timeout: TIMEOUT });
-      assert.match(await row.getAttribute('aria-label'), /Occupé·e/);
+      assert.match(await row.textContent(), /Occupé·e/);
       await julie.page.selectOption('.topbar [data-status-select]', 'available');
       await row.locator('.status-dot.s-available').waitFor({ timeout: TIMEOUT });
     });
@@ -501,6 +328,7 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       const mariusId = await row.getAttribute('data-member');
       lou.mariusId = mariusId;
       await row.click();
+      await page.locator('#profile-modal [data-profile="message"]').click();
       const dm = page.locator(`[data-conv="dm:${mariusId}"]`);
       await say(dm, 'Bonjour Marius');
       await marius.page.locator('.tab', { hasText: 'Lou' }).click();
@@ -571,9 +399,7 @@ test('two people meet in a room and talk privately', { timeout: 120_000 }, async
       await second.close();
     });
 
-    for (const { page, expected } of people) {
-      assert.deepEqual(page.errors.filter((e) => !(expected && expected.test(e))), [], 'no error in the page');
-    }
+    assert.deepEqual(pageErrors(people), [], 'no error in the page');
   } finally {
     for (const { context } of people) await context.close().catch(() => {});
     await browser.close().catch(() => {});

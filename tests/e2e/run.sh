@@ -22,9 +22,10 @@ if [ "${#need_packages[@]}" -gt 0 ]; then
 fi
 export CHROMIUM
 
-# playwright-core only: it never downloads a browser.
-if [ ! -d node_modules/playwright-core ]; then
+# playwright-core (it never downloads a browser) and axe-core, at the versions of the lock file.
+if [ ! -d node_modules/playwright-core ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
-node --test --test-reporter=spec chat.spec.mjs
+# Every spec, one file at a time (each starts its own server and browser); non-zero on failure.
+node --test --test-reporter=spec --test-concurrency=1 i18n.test.mjs chat.spec.mjs a11y.spec.mjs console.spec.mjs

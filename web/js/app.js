@@ -10,6 +10,10 @@
 //   conversations.js  centre: tabs, logs, composer, pending lines, typing, requests, resume
 //   cards.js          safety cards (meeting, contact, minor_warning)
 //   modal.js          report form, "are you sure?" before contact details, statements
+//   profile.js        a member's card: details, message, ignore, block, report
+//   settings.js       the settings menu: language, opt-in alerts
+//   notify.js         alerts for private messages: a WebAudio sound, browser notifications
+//   announce.js       screen-reader live regions (polite lines, assertive safety)
 //   i18n.js           strings from ../i18n/fr.js and ../i18n/en.js
 //   dom.js, format.js helpers (text only ever goes in with textContent)
 // docs/protocol.md is the contract; every server message type is routed in HANDLERS below.
@@ -21,7 +25,11 @@ import { fullTime, STATUSES } from './format.js';
 import { initEntry, showApp, showEntry } from './entry.js';
 import { applyI18n, currentLang, onLangChange, t, toggleLang } from './i18n.js';
 import { applyPresence, initMembers, removeMember, renderMembers, requestMembers, setMembers } from './members.js';
+import { clearAnnouncements } from './announce.js';
 import { close as closeModal, createRoomDone, createRoomRefused, initModals, isOpen as modalOpen, openCreateRoom, openReport, showStatement, statementOpen } from './modal.js';
+import { alertPrivate, initAlerts } from './notify.js';
+import { initProfile, openProfile, refreshProfile } from './profile.js';
+import { initSettings, openSettings } from './settings.js';
 import { addInvitation, forgetPrivateRoom, initRooms, isPrivate, renderRooms, setCounts, setPrivateRooms, setRooms, updatePrivateRoom } from './rooms.js';
 import { Socket } from './socket.js';
 import { remember, resetState, state } from './state.js';
@@ -73,7 +81,8 @@ async function sessionAlive() {
 }
 
 function onFatal(code) {
-  const notice = code === 1008 ? t('error.policy') : t('error.sessionEnded');
+  // A moderator's decision arrived just before the close: the entry page says so.
+  const notice = statementOpen() ? t('error.sanctioned') : (code === 1008 ? t('error.policy') : t('error.sessionEnded'));
   endChat();
   showEntry(notice);
 }
@@ -99,7 +108,8 @@ function onWelcome(msg) {
     const join = { t: 'join', room };
     if (existing && existing.lastSeq > 0) join.since = existing.lastSeq;
     send(join);
-    if (freshEntry && !state.active) convs.activate(conv.key);
+    // After entering, the keyboard lands in the welcome room's composer.
+    if (freshEntry && !state.active) convs.activate(conv.key, { focus: !modalOpen() });
   }
   // Private conversations: the server's list, plus the tabs open here; resume each.
   for (const c of msg.conversations || []) {
@@ -168,6 +178,7 @@ const HANDLERS = {
     if (!m.room || !m.from) return;
     addInvitation(m.room, m.from);
     toast(t('private.invitationToast', { name: m.from.nickname, room: m.room.name }));
+    alertPrivate('invitation', m.from.nickname, { tag: `invitation:${m.room.id}` });
   },
   room_invitation_answer: convs.onInvitationAnswer,
   removed: (m) => {
@@ -183,8 +194,14 @@ const HANDLERS = {
   dm_request: convs.onDmRequest,
   dm_state: convs.onDmState,
   dm_history: convs.onDmHistory,
-  members: (m) => setMembers(m.list || []),
-  presence: (m) => applyPresence(m.joined, m.left),
+  members: (m) => {
+    setMembers(m.list || []);
+    refreshProfile();
+  },
+  presence: (m) => {
+    applyPresence(m.joined, m.left);
+    for (const member of m.joined || []) refreshProfile(member.id);
+  },
   ack: convs.onAck,
   refused: convs.onRefused,
   confirm: convs.onConfirm,
@@ -259,6 +276,7 @@ function endChat() {
   if (!statementOpen()) closeModal();
   closeDrawer();
   convs.removeAll();
+  clearAnnouncements();
   resetState();
   renderMembers();
   renderRooms();
@@ -307,7 +325,13 @@ function openRoom(id) {
   closeDrawerIfNarrow();
 }
 
+/** A member chosen anywhere (list, room, nickname): their profile card. */
 function openMember(member) {
+  openProfile(member);
+}
+
+function messageMember(member) {
+  closeModal();
   convs.openDm(member);
   closeDrawerIfNarrow();
 }
@@ -338,6 +362,11 @@ function wireGlobalActions() {
       case 'close-drawer': closeDrawer(); break;
       case 'leave-site': leaveSite(); break;
       case 'create-room': openCreateRoom(); break;
+      case 'open-settings': openSettings(); break;
+      case 'skip':
+        event.preventDefault();
+        skipToComposer();
+        break;
       default:
     }
   });
@@ -348,10 +377,20 @@ function wireGlobalActions() {
   document.addEventListener('change', (event) => {
     if (event.target.matches('[data-status-select]')) setMyStatus(event.target.value);
   });
-  $('.skip').addEventListener('click', (event) => {
-    event.preventDefault();
-    convs.focusComposer();
-  });
+}
+
+/** The skip link: the message box when a conversation is open, else the first useful field. */
+function skipToComposer() {
+  if (!$('#app').hidden) {
+    closeDrawerIfNarrow();
+    if (convs.focusComposer()) return;
+    const room = document.querySelector('#room-list [data-room]');
+    if (room && room.offsetParent !== null) room.focus();
+    else $('#centre').focus();
+    return;
+  }
+  const field = document.querySelector('main:not([hidden]) input:not([type="hidden"])');
+  if (field) field.focus();
 }
 
 async function boot() {
@@ -366,6 +405,14 @@ async function boot() {
     report: (invitation) => openReport({ member: invitation.from }),
   });
   initMembers({ open: openMember, send });
+  initProfile({
+    message: messageMember,
+    ignore: (member, on) => convs.setIgnored(member.id, on, member.nickname),
+    block: (member, on) => convs.setBlocked(member.id, on, member.nickname),
+    report: (member) => openReport({ member: { id: member.id, nickname: member.nickname } }),
+  });
+  initSettings();
+  initAlerts();
   initModals({
     report: send,
     createRoom: (name) => {
@@ -380,6 +427,7 @@ async function boot() {
     renderMembers();
     renderRooms();
     convs.rebuildAll();
+    refreshProfile();
     // The server speaks the socket's language: reopen it (rooms and conversations resume).
     if (socket) socket.restart();
   });

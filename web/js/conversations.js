@@ -2,12 +2,15 @@
 // typing indicator and its composer. A line I send shows greyed until `ack` (matched by `ref`),
 // or marked refused with the server's message.
 
+import { announce } from './announce.js';
 import { compactCard, safetyCard } from './cards.js';
 import { $, clear, el, keepFocus, setText } from './dom.js';
 import { fullTime, memberDetails, onlineFor, statusOf, timeLabel } from './format.js';
 import { applyI18n, t } from './i18n.js';
 import { memberRow } from './members.js';
 import { confirmShare, openInvite, openReport } from './modal.js';
+import { alertPrivate } from './notify.js';
+import { openProfile, refreshProfile } from './profile.js';
 import { isPrivate, renderRooms, roomInfo } from './rooms.js';
 import { remember, state } from './state.js';
 
@@ -99,6 +102,7 @@ function createConv(key, kind, id) {
   n.input.id = inputId;
   $('label', n.form).htmlFor = inputId;
   n.log.id = `log-${key.replace(':', '-')}`;
+  n.membersList.id = `room-members-list-${key.replace(':', '-')}`;
   applyI18n(root);
   n.form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -118,8 +122,8 @@ function createConv(key, kind, id) {
   n.membersList.addEventListener('click', (event) => {
     const row = event.target.closest('[data-member]');
     if (!row || row.dataset.member === state.me.id) return;
-    const member = conv.roomMembers.get(row.dataset.member) || state.known.get(row.dataset.member);
-    if (member) openDm(member);
+    const member = state.known.get(row.dataset.member) || conv.roomMembers.get(row.dataset.member);
+    if (member) openProfile(member);
   });
   $('#convs').append(root);
   state.convs.set(key, conv);
@@ -183,16 +187,16 @@ function fillTabs(tabs) {
       data: { activate: conv.key },
       attrs: { role: 'tab', 'aria-selected': active ? 'true' : 'false', 'aria-controls': conv.nodes.root.id, tabindex: active ? '0' : '-1' },
     },
-    el('span', { class: 'tab-mark mono', text: conv.kind === 'dm' ? '@' : (isPrivate(conv.id) ? '◆' : '#'), attrs: { 'aria-hidden': 'true' } }),
+    el('span', { class: 'tab-mark mono', text: tabMark(conv), attrs: { 'aria-hidden': 'true' } }),
     el('span', { class: 'tab-name', text: name }));
+    tab.setAttribute('aria-keyshortcuts', 'Delete');
     if (conv.state === 'pending_in') tab.append(el('span', { class: 'tab-request', text: t('tabs.request') }));
-    if (conv.mentioned && !active) tab.append(el('span', { class: 'tab-mention mono', text: '@', attrs: { 'aria-label': t('tabs.mention') } }));
-    if (conv.unread > 0) {
-      tab.append(el('span', { class: 'tab-unread mono', text: conv.unread > 99 ? '99+' : String(conv.unread), attrs: { 'aria-label': t('tabs.unread', { count: conv.unread }) } }));
-    }
-    const close = el('button', {
-      type: 'button', class: 'tab-close', text: '×', data: { closeConv: conv.key },
-      attrs: { 'aria-label': t('tabs.close', { name }), tabindex: active ? '0' : '-1' },
+    appendBadges(tab, conv);
+    // The × is for the mouse; the keyboard closes a tab with Delete, or from the conversation's
+    // own header ("close", "leave the room"): a tablist holds only tabs.
+    const close = el('span', {
+      class: 'tab-close', text: '×', data: { closeConv: conv.key },
+      attrs: { 'aria-hidden': 'true', title: t('tabs.close', { name }) },
     });
     tabs.append(el('div', { class: `tab-wrap${active ? ' is-active' : ''}`, attrs: { role: 'presentation' } }, tab, close));
     conv.nodes.root.setAttribute('aria-labelledby', tab.id);
@@ -201,7 +205,28 @@ function fillTabs(tabs) {
   document.title = total > 0 ? `(${total}) ${t('meta.title')}` : t('meta.title');
 }
 
+function tabMark(conv) {
+  if (conv.kind === 'dm') return '»';
+  return isPrivate(conv.id) ? '◆' : '#';
+}
+
+/** Unread lines, and mentions of me counted apart ("@2"); screen readers hear them in words. */
+export function appendBadges(node, conv) {
+  if (!conv || conv.key === state.active) return;
+  if (conv.mentions > 0) {
+    node.append(el('span', { class: 'sr-only', text: `, ${t('tabs.mentions', { count: conv.mentions })}` }),
+      el('span', { class: 'badge-mention mono', text: `@${conv.mentions > 9 ? '9+' : conv.mentions}`, attrs: { 'aria-hidden': 'true' } }));
+  }
+  if (conv.unread > 0) {
+    node.append(el('span', { class: 'sr-only', text: `, ${t('tabs.unread', { count: conv.unread })}` }),
+      el('span', { class: 'badge-unread mono', text: conv.unread > 99 ? '99+' : String(conv.unread), attrs: { 'aria-hidden': 'true' } }));
+  }
+}
+
+let closeHandler = () => {};
+
 export function initTabs(handlers) {
+  closeHandler = handlers.close;
   const tabs = $('#tabs');
   tabs.addEventListener('click', (event) => {
     const close = event.target.closest('[data-close-conv]');
@@ -213,6 +238,15 @@ export function initTabs(handlers) {
     if (tab) activate(tab.dataset.activate);
   });
   tabs.addEventListener('keydown', (event) => {
+    const focused = event.target.closest('[data-activate]');
+    if (focused && event.key === 'Delete') {
+      event.preventDefault();
+      handlers.close(focused.dataset.activate);
+      const next = state.active && $(`#tab-${state.active.replace(':', '-')}`);
+      if (next) next.focus();
+      else focusEmptyState();
+      return;
+    }
     if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) return;
     const keys = Array.from(state.convs.keys());
     if (keys.length === 0) return;
@@ -225,6 +259,13 @@ export function initTabs(handlers) {
     activate(keys[i]);
     $(`#tab-${keys[i].replace(':', '-')}`)?.focus();
   });
+}
+
+/** No conversation left: the keyboard goes to the rooms, where one is chosen. */
+function focusEmptyState() {
+  const room = document.querySelector('#room-list [data-room]');
+  if (room && room.offsetParent !== null) room.focus();
+  else $('#centre').focus();
 }
 
 export function activate(key, { focus = false } = {}) {
@@ -244,10 +285,13 @@ export function activate(key, { focus = false } = {}) {
 }
 
 function markRead(conv, render = true) {
-  if (!conv || (conv.unread === 0 && !conv.mentioned)) return;
+  if (!conv || (conv.unread === 0 && !conv.mentions)) return;
   conv.unread = 0;
-  conv.mentioned = false;
-  if (render) renderTabs();
+  conv.mentions = 0;
+  if (render) {
+    renderTabs();
+    renderRooms();
+  }
 }
 
 /** Removes a conversation's tab and panel (the caller tells the server if needed). */
@@ -310,19 +354,31 @@ export function renderHeader(conv) {
     n.input.placeholder = t('composer.placeholderRoom', { room: room ? room.name : conv.id });
   } else {
     const peer = dmPeer(conv);
-    n.title.prepend(el('span', { class: `gender-mark g-${peer.gender}`, text: t(`gender.letter.${peer.gender}`), attrs: { 'aria-hidden': 'true' } }), ' ');
+    // The nickname opens the profile card.
+    clear(n.title);
+    n.title.append(el('button', {
+      type: 'button', class: 'conv-title-btn', data: { profileMember: conv.id }, title: t('conv.profileOf', { name: peer.nickname }),
+      attrs: { 'aria-haspopup': 'dialog' },
+    },
+    el('span', { class: `gender-mark g-${peer.gender}`, text: t(`gender.letter.${peer.gender}`), attrs: { 'aria-hidden': 'true' } }), ' ', peer.nickname,
+    el('span', { class: 'sr-only', text: `, ${t('conv.profileHint')}` })));
     const details = [memberDetails(peer), statusOf(peer) !== 'available' ? t(`status.${statusOf(peer)}`) : '', onlineFor(peer.since)].filter(Boolean).join(' · ');
     setText(n.sub, peer.age ? t('conv.privateSub', { details }) : '');
     n.banner.hidden = true;
     const blocked = state.blocked.has(conv.id);
     const ignored = state.ignored.has(conv.id);
+    const close = actionButton('×', 'close-conv', 'btn-ghost btn-icon-small');
+    close.setAttribute('aria-label', t('a11y.closeConv', { name: peer.nickname }));
+    close.title = t('a11y.closeConv', { name: peer.nickname });
     n.actions.append(
-      actionButton(ignored ? t('conv.unignore') : t('conv.ignore'), ignored ? 'unignore' : 'ignore', 'btn-ghost'),
+      actionButton(ignored ? t('conv.unignore') : t('conv.ignore'), ignored ? 'unignore' : 'ignore', 'btn-ghost conv-ignore'),
       actionButton(blocked ? t('conv.unblock') : t('conv.block'), blocked ? 'unblock' : 'block', 'btn-ghost'),
       actionButton(t('conv.report'), 'report-member', 'btn-danger-ghost'),
+      close,
     );
     n.input.placeholder = t('composer.placeholderDm', { name: peer.nickname });
   }
+  n.log.setAttribute('aria-label', t('a11y.log', { name: title(conv) }));
   updateComposer(conv);
 }
 
@@ -523,6 +579,38 @@ function mentionsMe(text) {
   return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${escaped}($|[^\\p{L}\\p{N}_])`, 'iu').test(text);
 }
 
+/** The nicknames a room line names: the server's `mentions` (ids), and me. */
+function mentionedNicknames(conv, item) {
+  const names = new Map();
+  for (const id of item.mentions || []) {
+    const member = conv.roomMembers.get(id) || state.known.get(id) || (id === state.me?.id ? state.me : null);
+    if (member) names.set(member.nickname.toLowerCase(), id === state.me?.id);
+  }
+  if (state.me && item.from.id !== state.me.id && mentionsMe(item.text)) names.set(state.me.nickname.toLowerCase(), true);
+  return names;
+}
+
+/** The text, with each "@nickname" that names a member marked (text nodes only, never HTML). */
+function appendWithMentions(node, conv, item) {
+  const names = conv.kind === 'room' ? mentionedNicknames(conv, item) : new Map();
+  if (names.size === 0) {
+    node.textContent = item.text;
+    return;
+  }
+  const pattern = /@?[\p{L}\p{N}_.-]+/gu;
+  let last = 0;
+  for (const match of item.text.matchAll(pattern)) {
+    const word = match[0].replace(/^@/, '').replace(/[.-]+$/, '');
+    const isMe = names.get(word.toLowerCase());
+    if (isMe === undefined || (!match[0].startsWith('@') && !isMe)) continue;
+    const end = match.index + (match[0].startsWith('@') ? 1 : 0) + word.length;
+    node.append(item.text.slice(last, match.index));
+    node.append(el('mark', { class: `mention${isMe ? ' is-me' : ''}`, text: item.text.slice(match.index, end) }));
+    last = end;
+  }
+  node.append(item.text.slice(last));
+}
+
 function renderMessage(conv, item) {
   const mine = item.from.id === state.me?.id;
   const classes = ['msg'];
@@ -534,10 +622,13 @@ function renderMessage(conv, item) {
   if (item.refused) classes.push('is-refused');
   const nick = mine || conv.kind === 'dm'
     ? el('span', { class: 'msg-nick', text: item.from.nickname })
-    : el('button', { type: 'button', class: 'msg-nick', text: item.from.nickname, data: { dmMember: item.from.id }, attrs: { 'aria-label': t('conv.writeTo', { name: item.from.nickname }) } });
+    : el('button', { type: 'button', class: 'msg-nick', text: item.from.nickname, data: { profileMember: item.from.id }, attrs: { 'aria-label': t('conv.profileOf', { name: item.from.nickname }), 'aria-haspopup': 'dialog' } });
+  const text = el('span', { class: 'msg-text' });
+  if (item.deleted) text.textContent = t('conv.deleted');
+  else appendWithMentions(text, conv, item);
   const line = el('div', { class: classes.join(' '), data: { id: item.id } },
     el('time', { class: 'msg-time', text: timeLabel(item.at), attrs: { datetime: new Date(item.at).toISOString(), title: fullTime(item.at) } }),
-    el('p', { class: 'msg-body' }, nick, ' ', el('span', { class: 'msg-text', text: item.deleted ? t('conv.deleted') : item.text })));
+    el('p', { class: 'msg-body' }, nick, ' ', text));
   if (!mine && item.id !== undefined && !item.deleted) {
     if (conv.kind === 'room') {
       line.append(el('button', {
@@ -581,7 +672,30 @@ function addItem(conv, item, { live = true, older = false } = {}) {
   if (live && fromOther && (state.active !== conv.key || document.hidden)) {
     conv.unread += 1;
     renderTabs();
+    if (conv.kind === 'room') renderRooms();
   }
+  if (live && fromOther) announceItem(conv, item);
+}
+
+/** Screen readers hear the lines of the conversation shown; safety cards interrupt. */
+function announceItem(conv, item) {
+  const shown = state.active === conv.key;
+  if (item.type === 'card') {
+    announce(t(cardTitleKey(item.kind)), { assertive: true });
+    return;
+  }
+  if (item.type !== 'msg') return;
+  if (conv.kind === 'room' && state.ignored.has(item.from.id)) return;
+  if (shown) {
+    announce(t('a11y.newMessage', { name: item.from.nickname, text: item.text }));
+    if (item.card) announce(t(`card.compact.${item.card}`), { assertive: true });
+  } else if (conv.kind === 'dm' && conv.state !== 'pending_in') {
+    announce(t('a11y.newDm', { name: item.from.nickname }));
+  }
+}
+
+function cardTitleKey(kind) {
+  return kind === 'minor_warning' ? 'card.minor.title' : `card.${kind}.title`;
 }
 
 function refresh(conv, item) {
@@ -610,10 +724,12 @@ export function rebuildAll() {
 
 function onConvClick(conv, event) {
   const target = event.target;
-  const dmButton = target.closest('[data-dm-member]');
-  if (dmButton) {
-    const member = state.known.get(dmButton.dataset.dmMember) || { id: dmButton.dataset.dmMember, nickname: dmButton.textContent };
-    if (member.id !== state.me.id) openDm(member);
+  const profileButton = target.closest('[data-profile-member]');
+  if (profileButton) {
+    const id = profileButton.dataset.profileMember;
+    const fromLine = conv.items.find((i) => i.type === 'msg' && i.from.id === id);
+    const member = state.known.get(id) || conv.roomMembers.get(id) || (fromLine ? fromLine.from : { id, nickname: dmPeer(conv).nickname });
+    openProfile(member);
     return;
   }
   const ignoreButton = target.closest('[data-ignore-member]');
@@ -652,6 +768,11 @@ function onConvClick(conv, event) {
     case 'invite':
       inviteTo(conv);
       break;
+    case 'close-conv':
+      closeHandler(conv.key);
+      if (state.active) activeConv()?.nodes.input.focus();
+      else focusEmptyState();
+      break;
     case 'ignore':
       setIgnored(conv.id, true, dmPeer(conv).nickname);
       break;
@@ -663,21 +784,10 @@ function onConvClick(conv, event) {
       removeConv(conv.key);
       break;
     case 'block':
-      if (send({ t: 'block', member: conv.id })) {
-        state.blocked.add(conv.id);
-        toast(t('toast.blocked', { name: dmPeer(conv).nickname }));
-        document.dispatchEvent(new CustomEvent('papote:blocked', { detail: conv.id }));
-        renderHeader(conv);
-        renderNotice(conv);
-      }
+      setBlocked(conv.id, true, dmPeer(conv).nickname);
       break;
     case 'unblock':
-      if (send({ t: 'unblock', member: conv.id })) {
-        state.blocked.delete(conv.id);
-        toast(t('toast.unblocked', { name: dmPeer(conv).nickname }));
-        renderHeader(conv);
-        renderNotice(conv);
-      }
+      setBlocked(conv.id, false, dmPeer(conv).nickname);
       break;
     case 'report-member':
       reportPeer(conv);
@@ -696,11 +806,27 @@ function onConvClick(conv, event) {
   }
 }
 
+/** Block (or unblock) a member: they can no longer write to me nor see me. */
+export function setBlocked(id, blocked, nickname) {
+  if (!send({ t: blocked ? 'block' : 'unblock', member: id })) return false;
+  if (blocked) state.blocked.add(id); else state.blocked.delete(id);
+  toast(t(blocked ? 'toast.blocked' : 'toast.unblocked', { name: nickname || state.known.get(id)?.nickname || '' }));
+  if (blocked) document.dispatchEvent(new CustomEvent('papote:blocked', { detail: id }));
+  const conv = state.convs.get(`dm:${id}`);
+  if (conv) {
+    renderHeader(conv);
+    renderNotice(conv);
+  }
+  refreshProfile(id);
+  return true;
+}
+
 /** Hide (or show again) a member's public lines, for me only. */
 export function setIgnored(id, ignored, nickname) {
   if (!send({ t: ignored ? 'ignore' : 'unignore', member: id })) return;
   if (ignored) state.ignored.add(id); else state.ignored.delete(id);
   toast(t(ignored ? 'toast.ignored' : 'toast.unignored', { name: nickname || state.known.get(id)?.nickname || '' }));
+  refreshProfile(id);
   for (const conv of state.convs.values()) {
     if (conv.kind === 'room') {
       for (const item of conv.items) if (item.type === 'msg' && item.from.id === id) refresh(conv, item);
@@ -809,6 +935,7 @@ export function onRefused(msg) {
   item.refused = text;
   item.code = msg.code;
   refresh(conv, item);
+  announce(text, { assertive: true });
   // Give the text back so it can be fixed or re-sent later, unless something else was typed.
   if (!conv.nodes.input.value && ['rate_limited', 'too_long'].includes(msg.code)) {
     conv.nodes.input.value = item.text;
@@ -912,8 +1039,8 @@ function roomMessage(conv, msg, live) {
   conv.ids.add(msg.id);
   clearTyping(conv, msg.from.id);
   const item = roomItem(msg);
-  if (live && state.active !== conv.key && !state.ignored.has(msg.from.id) && item.mentions?.includes(state.me?.id)) {
-    conv.mentioned = true;
+  if (live && (state.active !== conv.key || document.hidden) && !state.ignored.has(msg.from.id) && item.mentions?.includes(state.me?.id)) {
+    conv.mentions = (conv.mentions || 0) + 1;
   }
   addItem(conv, item, { live: live && !state.ignored.has(msg.from.id) });
 }
@@ -1040,7 +1167,11 @@ function dmEntry(conv, entry, live) {
 
 export function onDm(msg) {
   const conv = ensureDm(dmWith(msg));
+  const known = conv.ids.has(msg.id);
   dmEntry(conv, msg, true);
+  if (!known && msg.from !== state.me?.id) {
+    alertPrivate('dm', dmPeer(conv).nickname, { shown: state.active === conv.key, tag: conv.key, onClick: () => activate(conv.key, { focus: true }) });
+  }
 }
 
 export function onDmHistory(msg) {
@@ -1068,7 +1199,11 @@ export function onDmRequest(msg) {
   dmEntry(conv, { ...msg.message, from: msg.from.id }, true);
   renderHeader(conv);
   renderNotice(conv);
-  if (changed) renderTabs();
+  if (changed) {
+    renderTabs();
+    announce(t('a11y.request', { name: msg.from.nickname }));
+    alertPrivate('request', msg.from.nickname, { shown: state.active === conv.key, tag: conv.key, onClick: () => activate(conv.key, { focus: true }) });
+  }
   if (!state.active) activate(conv.key);
 }
 
@@ -1139,5 +1274,9 @@ export function onBlockedChanged(id) {
 /** Focus the composer of the conversation shown (skip link, keyboard users). */
 export function focusComposer() {
   const conv = activeConv();
-  if (conv && !conv.nodes.input.disabled) conv.nodes.input.focus();
+  if (!conv) return false;
+  // A conversation where I cannot write yet (a request waits): its messages.
+  if (conv.nodes.input.disabled) conv.nodes.log.focus();
+  else conv.nodes.input.focus();
+  return true;
 }

@@ -26,15 +26,19 @@ export function memberDetails(member) {
   return parts.join(' · ');
 }
 
-/** "en ligne depuis 20 min" from the entry time (Unix ms); "" when unknown. */
-export function onlineFor(since, now = Date.now()) {
+/** "20 min", "2 h" since the entry time (Unix ms); "" when unknown. */
+export function onlineDuration(since, now = Date.now()) {
   if (!since) return '';
   const minutes = Math.floor((now - since) / 60000);
-  let duration;
-  if (minutes < 1) duration = t('duration.justNow');
-  else if (minutes < 60) duration = t('duration.minutes', { n: minutes });
-  else duration = t('duration.hours', { n: Math.floor(minutes / 60) });
-  return t('members.online', { duration });
+  if (minutes < 1) return t('duration.justNow');
+  if (minutes < 60) return t('duration.minutes', { n: minutes });
+  return t('duration.hours', { n: Math.floor(minutes / 60) });
+}
+
+/** "en ligne depuis 20 min" from the entry time (Unix ms); "" when unknown. */
+export function onlineFor(since, now = Date.now()) {
+  const duration = onlineDuration(since, now);
+  return duration ? t('members.online', { duration }) : '';
 }
 
 export const STATUSES = ['available', 'busy', 'away'];

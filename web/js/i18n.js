@@ -37,6 +37,9 @@ export function applyI18n(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
   for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-content]')) el.setAttribute('content', t(el.dataset.i18nContent));
+  // The language switch speaks the other language ("EN", "Switch to English").
+  for (const el of root.querySelectorAll('[data-lang-other]')) el.lang = otherLang();
   if (root === document) {
     document.documentElement.lang = lang;
     document.title = t('meta.title');
@@ -51,8 +54,12 @@ export function setLang(next) {
   for (const fn of listeners) fn(lang);
 }
 
+export function otherLang() {
+  return lang === 'fr' ? 'en' : 'fr';
+}
+
 export function toggleLang() {
-  setLang(lang === 'fr' ? 'en' : 'fr');
+  setLang(otherLang());
 }
 
 export function onLangChange(fn) {

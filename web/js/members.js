@@ -1,5 +1,5 @@
 // The right column: members near me (the server's list, then presence diffs), filters by gender
-// and age range. Clicking a member opens a private conversation with them.
+// and age range (remembered in this browser). Clicking a member opens their profile card.
 
 import { $, $$, clear, el, keepFocus, setText } from './dom.js';
 import { distanceLabel, genderLetter, genderName, onlineFor, statusOf } from './format.js';
@@ -125,19 +125,22 @@ export function memberRow(member, extraClass = '') {
   const distance = distanceLabel(member.distance_km);
   const status = statusOf(member);
   const online = onlineFor(member.since);
-  const details = [String(member.age), genderName(member.gender), member.city, distance, t(`status.${status}`), online].filter(Boolean).join(', ');
+  // What the eyes get from the marks, screen readers get in words (no aria-label: the name
+  // read is the text shown, plus these).
+  const spoken = [genderName(member.gender), t(`status.${status}`), online].filter(Boolean).join(', ');
   return el('button', {
     type: 'button',
     class: `member is-${status} ${extraClass}`.trim(),
     data: { member: member.id },
     title: online || undefined,
-    attrs: { 'aria-label': `${t('members.write', { name: member.nickname })} — ${details}` },
+    attrs: { 'aria-haspopup': 'dialog' },
   },
   el('span', { class: `gender-mark g-${member.gender}`, text: genderLetter(member.gender), attrs: { 'aria-hidden': 'true' } }),
   el('span', { class: 'member-nick' }, el('span', { class: `status-dot s-${status}`, attrs: { 'aria-hidden': 'true' } }), member.nickname),
-  el('span', { class: 'member-age mono', text: String(member.age) }),
+  el('span', { class: 'member-age mono' }, String(member.age), el('span', { class: 'sr-only', text: ` ${t('members.years')}` })),
   el('span', { class: 'member-city', text: member.city || '' }),
-  el('span', { class: 'member-distance mono', text: distance }));
+  el('span', { class: 'member-distance mono', text: distance }),
+  el('span', { class: 'sr-only', text: `, ${spoken}` }));
 }
 
 export function renderMembers() {

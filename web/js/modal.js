@@ -15,9 +15,21 @@ function focusables(modal) {
     .filter((n) => !n.disabled && !n.hidden && n.offsetParent !== null);
 }
 
-function show(modal, focus, onClose) {
-  if (open) close();
-  open = { modal, restore: document.activeElement, onClose };
+/**
+ * Shows one modal (any other closes first). Focus goes to `focus` (or the first control) and
+ * comes back, on close, to where it was before the first of a chain of modals: a report opened
+ * from a profile card returns to the member the card was opened from.
+ */
+export function show(modal, focus, onClose) {
+  let restore = document.activeElement;
+  if (open) {
+    restore = open.restore;
+    const { modal: previous, onClose: previousClose } = open;
+    open = null;
+    previous.hidden = true;
+    if (previousClose) previousClose();
+  }
+  open = { modal, restore, onClose };
   $('#modal-layer').hidden = false;
   modal.hidden = false;
   (focus || focusables(modal)[0])?.focus();
@@ -30,11 +42,23 @@ export function close() {
   modal.hidden = true;
   $('#modal-layer').hidden = true;
   if (onClose) onClose();
-  if (restore && document.contains(restore)) restore.focus();
+  if (restore && document.contains(restore) && restore.offsetParent !== null) restore.focus();
+  else fallbackFocus();
+}
+
+/** The element focus came from is gone (the session ended meanwhile): the screen's first field. */
+function fallbackFocus() {
+  const target = document.querySelector('main:not([hidden]) input:not([type="hidden"]):not([disabled]), main:not([hidden]) button:not([disabled])');
+  if (target && target.offsetParent !== null) target.focus();
 }
 
 export function isOpen() {
   return !!open;
+}
+
+/** The id of the modal on screen, or null. */
+export function openModalId() {
+  return open ? open.modal.id : null;
 }
 
 /**
@@ -47,7 +71,7 @@ export function openReport(target) {
   form.reset();
   $('#report-who').textContent = target.member.nickname;
   const quote = $('#report-quote');
-  quote.textContent = target.message ? `« ${target.message.text} »` : '';
+  quote.textContent = target.message ? t('common.quote', { text: target.message.text }) : '';
   quote.hidden = !target.message;
   show($('#report-modal'), $('input[name="category"]', form), () => { reportTarget = null; });
 }
@@ -55,7 +79,7 @@ export function openReport(target) {
 /** Asks before sending contact details; resolves true to send. */
 export function confirmShare(text) {
   if (confirmResolve) confirmResolve(false);
-  $('#confirm-quote').textContent = `« ${text} »`;
+  $('#confirm-quote').textContent = t('common.quote', { text });
   return new Promise((resolve) => {
     confirmResolve = resolve;
     show($('#confirm-modal'), $('[data-action="confirm-no"]'), () => {
@@ -90,7 +114,10 @@ export function showStatement(statement, formatTime) {
   set('st-facts', statement.facts);
   set('st-until', statement.until ? formatTime(statement.until) : '');
   $('#st-automated').hidden = !statement.automated;
-  const appeal = [statement.how_to_appeal, statement.appeal_code ? `(${statement.appeal_code})` : ''].filter(Boolean).join(' ');
+  // The code, unless the server's sentence already gives it.
+  const how = statement.how_to_appeal || '';
+  const code = statement.appeal_code && !how.includes(statement.appeal_code) ? t('sanction.code', { code: statement.appeal_code }) : '';
+  const appeal = [how, code].filter(Boolean).join(' ');
   $('#st-appeal').textContent = appeal;
   $('#st-appeal').hidden = !appeal;
   const link = $('#st-appeal-link');
@@ -168,7 +195,7 @@ function renderInvite() {
   for (const member of shown) {
     const done = inviteState.invited.has(member.id);
     const row = memberRow(member, done ? 'is-invited' : '');
-    row.setAttribute('aria-label', `${t('private.invite')} ${member.nickname}`);
+    row.removeAttribute('aria-haspopup');
     row.disabled = done;
     row.append(el('span', { class: 'invite-state mono', text: done ? t('private.invited') : t('private.invite') }));
     list.append(el('li', {}, row));

@@ -89,7 +89,8 @@ export function renderRooms() {
   $('#private-empty').hidden = state.privateRooms.size > 0 || state.invitations.size > 0;
   // The drawer button says when an invitation waits (phones).
   const button = document.querySelector('[data-action="open-drawer"][data-drawer="rooms"]');
-  if (button) button.classList.toggle('has-news', state.invitations.size > 0);
+  const news = state.invitations.size > 0 || Array.from(state.convs.values()).some((c) => c.kind === 'room' && c.key !== state.active && (c.mentions || 0) > 0);
+  if (button) button.classList.toggle('has-news', news);
 }
 
 function fillRooms(list, rooms, withTopic) {
@@ -97,14 +98,25 @@ function fillRooms(list, rooms, withTopic) {
   for (const room of rooms) {
     const conv = state.convs.get(`room:${room.id}`);
     const isActive = state.active === `room:${room.id}`;
+    const unread = conv && !isActive ? conv.unread : 0;
+    const mentions = conv && !isActive ? (conv.mentions || 0) : 0;
+    // Screen readers hear "cuisine, 3 en ligne, 2 non lus"; the figures are for the eyes.
+    let spoken = `, ${t('rooms.online', { count: room.count })}`;
+    if (unread) spoken += `, ${t('tabs.unread', { count: unread })}`;
+    if (mentions) spoken += `, ${t('tabs.mentions', { count: mentions })}`;
+    const badges = el('span', { class: 'room-badges', attrs: { 'aria-hidden': 'true' } });
+    if (mentions) badges.append(el('span', { class: 'badge-mention mono', text: `@${mentions > 9 ? '9+' : mentions}` }));
+    if (unread) badges.append(el('span', { class: 'badge-unread mono', text: unread > 99 ? '99+' : String(unread) }));
+    badges.append(el('span', { class: 'room-count mono', text: String(withTopic || !conv ? room.count : conv.roomMembers.size) }));
     const button = el('button', {
       type: 'button',
       class: `room${conv ? ' is-open' : ''}${isActive ? ' is-active' : ''}`,
       data: { room: room.id },
-      attrs: { 'aria-label': t('rooms.label', { name: room.name, count: room.count }), 'aria-current': isActive ? 'true' : null },
+      attrs: { 'aria-current': isActive ? 'true' : null },
     },
     el('span', { class: 'room-name', text: room.name }),
-    el('span', { class: 'room-count mono', text: String(withTopic || !conv ? room.count : conv.roomMembers.size), attrs: { 'aria-hidden': 'true' } }));
+    el('span', { class: 'sr-only', text: spoken }),
+    badges);
     if (withTopic) button.append(el('span', { class: 'room-topic', text: room.topic }));
     else if (room.owner === state.me?.id) button.append(el('span', { class: 'room-topic', text: t('private.owner') }));
     list.append(el('li', {}, button));
