@@ -108,8 +108,9 @@ function onWelcome(msg) {
     const join = { t: 'join', room };
     if (existing && existing.lastSeq > 0) join.since = existing.lastSeq;
     send(join);
-    // After entering, the keyboard lands in the welcome room's composer.
-    if (freshEntry && !state.active) convs.activate(conv.key, { focus: !modalOpen() });
+    // After entering, the keyboard lands in the welcome room's composer (not on touch screens,
+    // where it would pop the on-screen keyboard over the room at once).
+    if (freshEntry && !state.active) convs.activate(conv.key, { focus: !modalOpen() && !matchMedia('(pointer: coarse)').matches });
   }
   // Private conversations: the server's list, plus the tabs open here; resume each.
   for (const c of msg.conversations || []) {

@@ -499,7 +499,7 @@ function renderIntro(conv) {
   } else {
     const peer = dmPeer(conv);
     intro.append(
-      el('p', { class: 'log-intro-title' }, el('span', { class: 'conv-mark', text: '@ ' }), peer.nickname),
+      el('p', { class: 'log-intro-title' }, el('span', { class: 'conv-mark', text: '» ', attrs: { 'aria-hidden': 'true' } }), peer.nickname),
       el('p', { class: 'log-intro-rules', text: t('intro.dm', { name: peer.nickname }) }));
   }
   conv.nodes.older.textContent = t('conv.olderLoad');
