@@ -255,6 +255,14 @@ test('accessibility, keyboard, languages, phone and alerts', { timeout: 150_000 
       assert.match(await line.getAttribute('class'), /is-mention/);
       assert.equal(await line.locator('mark.mention.is-me').innerText(), '@Zoe');
       assert.equal(await tab.locator('.badge-mention').count(), 0);
+      // Screen readers hear the new lines of the conversation shown.
+      await say(paulRoom, 'Au four, 40 minutes');
+      await page.locator('#announce-polite', { hasText: 'Paul : Au four, 40 minutes' }).waitFor({ state: 'attached', timeout: TIMEOUT });
+      // Delete on a tab closes it (here: leaves the welcome room); the focus stays on the tabs.
+      await page.locator('#tabs [data-activate="room:accueil"]').focus();
+      await page.keyboard.press('Delete');
+      await page.locator('#tabs [data-activate="room:accueil"]').waitFor({ state: 'detached', timeout: TIMEOUT });
+      await focusIs(page, '#tabs [role="tab"][aria-selected="true"]');
       // A room with a banner of the site.
       const lgbt = await openRoom(page, 'lgbt');
       assert.match(await lgbt.locator('.banner').innerText(), /SOS homophobie/);
