@@ -56,12 +56,9 @@ enum SafetyCommand {
         #[arg(long, value_enum, default_value_t = ContextArg::Room)]
         context: ContextArg,
     },
-    /// Show the folded forms of a text and every rule that matches, with spans.
-    Explain {
-        text: String,
-        #[arg(long, value_enum, default_value_t = ContextArg::Room)]
-        context: ContextArg,
-    },
+    /// Show the folded forms of a text, every rule that matches with its span, and the verdict in
+    /// a room and in a private conversation.
+    Explain { text: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,15 +211,12 @@ fn safety(command: SafetyCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        SafetyCommand::Explain { text, context } => {
-            let verdict = engine.check(&text, context.into());
-            match serde_json::to_string_pretty(&verdict) {
-                Ok(json) => {
-                    println!("{json}");
-                    ExitCode::SUCCESS
-                }
-                Err(_) => ExitCode::FAILURE,
+        SafetyCommand::Explain { text } => match serde_json::to_string_pretty(&engine.explain(&text)) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
             }
-        }
+            Err(_) => ExitCode::FAILURE,
+        },
     }
 }

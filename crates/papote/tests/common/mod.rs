@@ -165,7 +165,7 @@ impl Browser {
         request.headers_mut().insert("cookie", HeaderValue::from_str(&self.cookie_header()).unwrap());
         request.headers_mut().insert("user-agent", HeaderValue::from_str(&self.user_agent).unwrap());
         let (stream, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Ws { stream, seen: Vec::new() })
+        Ok(Ws { stream, seen: Vec::new(), backlog: Default::default() })
     }
 }
 
@@ -173,6 +173,10 @@ pub struct Ws {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Every message received so far, in order.
     pub seen: Vec<Value>,
+    /// Messages passed over while waiting for an answer or checking for silence: a later
+    /// `expect` still finds them (the server's order between, say, a card and an ack is not
+    /// what the tests are about).
+    pub backlog: std::collections::VecDeque<Value>,
 }
 
 pub enum Next {
@@ -207,12 +211,24 @@ impl Ws {
         }
     }
 
-    /// The next message of type `t` (skipping others); panics after `WAIT`.
+    /// The next message of type `t` from the socket (not from the backlog).
     pub async fn expect(&mut self, t: &str) -> Value {
-        self.expect_where(t, |_| true).await
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Next::Msg(v) if v["t"] == t => return v,
+                Next::Msg(_) => continue,
+                Next::Closed(frame) => panic!("closed ({frame:?}) while waiting for {t}; seen: {:?}", self.seen),
+                Next::Timeout => panic!("no {t} within {WAIT:?}; seen: {:?}", self.seen),
+            }
+        }
     }
 
     pub async fn expect_where(&mut self, t: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+        if let Some(pos) = self.backlog.iter().position(|v| v["t"] == t && predicate(v)) {
+            return self.backlog.remove(pos).unwrap();
+        }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -235,7 +251,7 @@ impl Ws {
             }
             match self.next(left).await {
                 Next::Msg(v) if v["t"] == t => panic!("unexpected {t}: {v}"),
-                Next::Msg(_) => continue,
+                Next::Msg(v) => self.backlog.push_back(v),
                 Next::Closed(_) | Next::Timeout => return,
             }
         }
@@ -281,7 +297,7 @@ impl Ws {
                 {
                     return v;
                 }
-                Next::Msg(_) => continue,
+                Next::Msg(v) => self.backlog.push_back(v),
                 other => panic!("no answer for {reference}: {}", matches!(other, Next::Timeout)),
             }
         }
