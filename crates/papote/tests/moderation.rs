@@ -334,18 +334,30 @@ async fn the_console_needs_csrf_and_locks_after_failed_logins() {
     server.stop().await;
 }
 
+/// A server process that is killed when the test ends, even when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_report_acknowledged_survives_sigkill() {
     let dir = std::env::temp_dir().join(format!("papote-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let database = dir.join("papote.db");
     let start = |port: u16| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_papote"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database.to_str().unwrap()])
-            .env("PAPOTE_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        KillOnDrop(
+            std::process::Command::new(env!("CARGO_BIN_EXE_papote"))
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database.to_str().unwrap()])
+                .env("PAPOTE_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
     };
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -369,8 +381,8 @@ async fn a_report_acknowledged_survives_sigkill() {
         .await;
     assert_eq!(reporter.ws.expect("info").await["code"], "report_received");
     // SIGKILL at once: no graceful shutdown, no flush.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 
     let store = papote::store::SqliteStore::open(database.to_str().unwrap()).await.unwrap();
     let cases = papote::store::Store::open_cases(&store, 10).await.unwrap();
@@ -387,7 +399,7 @@ async fn a_report_acknowledged_survives_sigkill() {
         assert!(tokio::time::Instant::now() < deadline, "server did not restart");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -92,6 +92,7 @@ async fn suite(store: Arc<dyn Store>) {
         target_nickname: "nick-m1".into(),
         category: "spam".into(),
         comment: "pub".into(),
+        text: "achetez".into(),
         room: Some("sport".into()),
         message_id: Some(42),
         evidence: "{\"message\":{\"id\":42}}".into(),

@@ -132,7 +132,41 @@ fn source_label(case: &CaseRow) -> &'static str {
 }
 
 fn categories_text(json: &str) -> String {
-    serde_json::from_str::<Vec<String>>(json).map(|v| v.join(", ")).unwrap_or_default()
+    serde_json::from_str::<Vec<String>>(json)
+        .map(|v| v.iter().map(|c| category_label(c)).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Categories as moderators read them (safety-engine categories and report categories).
+fn category_label(category: &str) -> &str {
+    match category {
+        "minor_claim" => "se dit mineur",
+        "minor_in_danger" => "mineur en danger",
+        "meeting" => "rencontre",
+        "contact" => "coordonnées",
+        "image_request" => "demande d'images",
+        "sexual" | "sexual_content" => "sexuel",
+        "drugs" => "drogues",
+        "paid_sex" => "sexe tarifé",
+        "hate" => "haine",
+        "harassment_or_hate" => "harcèlement ou haine",
+        "threat" => "menace",
+        "ambush_or_threat" => "guet-apens ou menace",
+        "illegal_sale" => "vente illégale",
+        "spam" => "spam",
+        "other" => "autre",
+        other => other,
+    }
+}
+
+fn status_label(status: &str) -> &str {
+    match status {
+        "open" => "ouvert",
+        "dismissed" => "classé sans suite",
+        "actioned" => "sanctionné",
+        "escalated" => "transmis aux autorités",
+        other => other,
+    }
 }
 
 // ----- Login ---------------------------------------------------------------------------------
@@ -328,6 +362,7 @@ struct CasePage {
     reasons: Vec<(&'static str, &'static str)>,
     default_reason: &'static str,
     default_facts: String,
+    comment: String,
     flash: String,
 }
 
@@ -401,7 +436,7 @@ async fn case_page(state: &AppState, moderator: &Moderator, id: i64, flash: Stri
             other.id,
             source_label(other),
             categories_text(&other.categories),
-            other.status
+            status_label(&other.status)
         ));
     }
     for sanction in store.sanctions_of(&case.member_id).await.unwrap_or_default() {
@@ -432,9 +467,9 @@ async fn case_page(state: &AppState, moderator: &Moderator, id: i64, flash: Stri
             severity_label: severity_label(case.severity),
             source: source_label(&case),
             created: format_utc(case.created_at),
-            status: case.status.clone(),
+            status: status_label(&case.status).to_owned(),
             text: case.text.clone(),
-            rules: categories_text(&case.rules),
+            rules: serde_json::from_str::<Vec<String>>(&case.rules).map(|r| r.join(", ")).unwrap_or_default(),
             context: case.context.clone(),
             open: case.status == "open",
             decision: case.decision.clone().unwrap_or_default(),
@@ -447,6 +482,7 @@ async fn case_page(state: &AppState, moderator: &Moderator, id: i64, flash: Stri
         reasons: Reason::ALL.iter().map(|r| (r.as_str(), r.label(crate::i18n::Lang::Fr))).collect(),
         default_reason: reason.as_str(),
         default_facts: if case.text.is_empty() { String::new() } else { format!("Message : « {} »", case.text) },
+        comment: evidence["comment"].as_str().filter(|c| *c != case.text).unwrap_or_default().to_owned(),
         flash,
     };
     render(&page)
@@ -842,6 +878,7 @@ async fn notice(State(state): State<AppState>, jar: PrivateCookieJar, Form(form)
         target_nickname: session.profile.nickname.clone(),
         category: category.as_str().to_owned(),
         comment: text.chars().take(2000).collect(),
+        text: String::new(),
         room: None,
         message_id: None,
         evidence: serde_json::json!({"notice": text, "member": {"profile": session.profile, "entered_at": session.entered_at_ms}}).to_string(),

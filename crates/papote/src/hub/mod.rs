@@ -958,6 +958,7 @@ impl Hub {
                 "connections": s.connection_count(),
             })),
             "reporter": reporter.id,
+            "comment": comment,
         });
         let report = NewReport {
             created_at: now_ms(),
@@ -965,6 +966,7 @@ impl Hub {
             target_id: target.encode(),
             target_nickname: target_session.as_ref().map(|s| s.profile.nickname.clone()).unwrap_or_default(),
             category: category.as_str().to_owned(),
+            text: reported_message.as_ref().and_then(|m| m["text"].as_str()).unwrap_or_default().to_owned(),
             comment,
             room: room.map(str::to_owned),
             message_id: message,

@@ -67,6 +67,12 @@ fn valid_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// Argon2 is deliberately slow: run it off the async workers so it never stalls the chat.
+async fn verify_off_thread(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+}
+
 pub async fn add_moderator(store: &dyn Store, name: &str, role: &str, password: &str) -> Result<i64, AccountError> {
     if !ROLES.contains(&role) {
         return Err(AccountError::Role(role.to_owned()));
@@ -77,7 +83,9 @@ pub async fn add_moderator(store: &dyn Store, name: &str, role: &str, password: 
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(AccountError::WeakPassword);
     }
-    let hash = hash_password(password)?;
+    let owned = password.to_owned();
+    let hash =
+        tokio::task::spawn_blocking(move || hash_password(&owned)).await.map_err(|_| AccountError::Storage)??;
     let id = store.create_moderator(name, role, &hash, now_ms()).await?;
     store
         .append_audit(&AuditEntry {
@@ -109,10 +117,11 @@ pub struct LoginSession {
 pub async fn login(store: &dyn Store, name: &str, password: &str) -> Result<LoginSession, AccountError> {
     let now = now_ms();
     let Some(moderator) = store.moderator_by_name(name).await? else {
-        let _ = verify_password(
+        let _ = verify_off_thread(
             password,
             "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ",
-        );
+        )
+        .await;
         return Err(AccountError::BadCredentials);
     };
     if moderator.disabled {
@@ -121,7 +130,7 @@ pub async fn login(store: &dyn Store, name: &str, password: &str) -> Result<Logi
     if moderator.locked_until > now {
         return Err(AccountError::Locked);
     }
-    if !verify_password(password, &moderator.password_hash) {
+    if !verify_off_thread(password, &moderator.password_hash).await {
         let failed = moderator.failed_logins + 1;
         let locked_until = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
         store.set_login_failures(moderator.id, if locked_until > 0 { 0 } else { failed }, locked_until).await?;

@@ -67,6 +67,9 @@ pub struct NewReport {
     pub target_nickname: String,
     pub category: String,
     pub comment: String,
+    /// The reported message's text ("" when a member, not a message, is reported): what the
+    /// moderation queue shows first.
+    pub text: String,
     pub room: Option<String>,
     pub message_id: Option<u64>,
     /// JSON: the frozen evidence.

@@ -394,7 +394,7 @@ impl Store for PostgresStore {
         .bind(&r.target_nickname)
         .bind(serde_json::json!([r.category]).to_string())
         .bind(r.room.as_deref().unwrap_or("member"))
-        .bind(&r.comment)
+        .bind(if r.text.is_empty() { &r.comment } else { &r.text })
         .bind(report_id)
         .bind(&r.evidence)
         .fetch_one(&mut *tx)

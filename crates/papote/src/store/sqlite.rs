@@ -397,7 +397,7 @@ impl Store for SqliteStore {
         .bind(&r.target_nickname)
         .bind(serde_json::json!([r.category]).to_string())
         .bind(r.room.as_deref().unwrap_or("member"))
-        .bind(&r.comment)
+        .bind(if r.text.is_empty() { &r.comment } else { &r.text })
         .bind(report_id)
         .bind(&r.evidence)
         .fetch_one(&mut *tx)
@@ -832,6 +832,7 @@ mod tests {
                 target_nickname: "Bob".into(),
                 category: "spam".into(),
                 comment: "pub".into(),
+                text: String::new(),
                 room: None,
                 message_id: Some(7),
                 evidence: "{}".into(),
