@@ -433,6 +433,9 @@ pub enum ServerMsg {
     Joined {
         room: String,
         seq: u64,
+        /// Members in the room; `members` lists at most 100 of them.
+        #[serde(default)]
+        count: u32,
         members: Vec<Member>,
         history: Vec<serde_json::Value>,
         replay: bool,

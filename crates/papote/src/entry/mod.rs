@@ -284,7 +284,8 @@ impl Gate {
         }
         let token = random_token();
         let lang = crate::i18n::Lang::from_accept_language(&visitor.accept_language);
-        let session = Arc::new(Session::new(profile, token, form.commune.position, skeleton, now, lang));
+        let session =
+            Arc::new(Session::new(profile, token, form.commune.position, skeleton, now, lang, hub.shutdown_token()));
         hub.add_session(Arc::clone(&session));
         Ok(session)
     }

@@ -216,8 +216,10 @@ async fn websocket(
     upgrade
         .max_message_size(FRAME_MAX_BYTES)
         .max_frame_size(FRAME_MAX_BYTES)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Small read buffer: client frames are small and the buffer lives as long as the socket.
+        // Write buffer: frames fed in one batch go out in one system call.
+        .read_buffer_size(1024)
+        .write_buffer_size(16 * 1024)
         .max_write_buffer_size(4 * 1024 * 1024)
         .on_upgrade(move |socket| ws::serve(socket, hub, session, lang, address))
 }

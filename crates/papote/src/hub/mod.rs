@@ -271,7 +271,7 @@ impl Hub {
     }
 
     pub fn new_outbox(&self, session: &Session) -> (Outbox, tokio::sync::mpsc::Receiver<Frame>) {
-        Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames)
+        Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames, &session.ended)
     }
 
     pub fn connection_opened(&self, session: &Session, outbox: Outbox) {
@@ -1109,41 +1109,63 @@ impl Hub {
             // A big site refreshes lists less often: each batch costs one frame per viewer.
             let every = if self.sessions.len() > LARGE_SITE { 3 } else { 1 };
             if ticks.is_multiple_of(every) {
-                self.flush_presence();
+                self.flush_presence().await;
             }
             self.flush_room_counts();
         }
     }
 
-    /// Sends each viewer the arrivals they may see (nearest first) and the departures.
-    fn flush_presence(&self) {
+    /// Sends each viewer watching their member list the arrivals they may see (the nearest ones)
+    /// and the departures. Yields now and then: on a big site this walks every session.
+    async fn flush_presence(&self) {
         let batch = std::mem::take(&mut *lock(&self.presence));
         if batch.joined.is_empty() && batch.left.is_empty() {
             return;
         }
-        let arrivals: Vec<Arc<Session>> = batch.joined.iter().filter_map(|id| self.session(*id)).collect();
+        // Each arrival's row is built once; only the distance differs per viewer.
+        let arrivals: Vec<(Arc<Session>, Member)> =
+            batch.joined.iter().filter_map(|id| self.session(*id)).map(|s| (Arc::clone(&s), s.member())).collect();
         let departures_only = if arrivals.is_empty() {
             Some(frame(ServerMsg::Presence { joined: Vec::new(), left: batch.left.clone() }.to_json()))
         } else {
             None
         };
         let viewers: Vec<Arc<Session>> = self.sessions.iter().map(|s| Arc::clone(s.value())).collect();
-        for viewer in viewers {
+        for (i, viewer) in viewers.iter().enumerate() {
+            if i % 256 == 255 {
+                tokio::task::yield_now().await;
+            }
+            if viewer.connection_count() == 0 {
+                continue;
+            }
             let Some(filter) = viewer.state().filter.clone() else { continue };
             if let Some(shared) = &departures_only {
                 viewer.send(shared);
                 continue;
             }
-            let mut joined: Vec<Member> = arrivals
+            let mut ranked: Vec<(u32, &Member)> = arrivals
                 .iter()
-                .filter(|other| self.visible_to(&viewer, &filter, other))
-                .map(|other| other.member_for(viewer.position))
+                .filter(|(other, _)| self.visible_to(viewer, &filter, other))
+                .map(|(other, row)| {
+                    let distance = match (other.position, viewer.position) {
+                        (Some(a), Some(b)) => crate::entry::communes::rounded_distance_km(a.distance_km(b)),
+                        _ => u32::MAX,
+                    };
+                    (distance, row)
+                })
                 .collect();
-            if joined.is_empty() && batch.left.is_empty() {
+            if ranked.is_empty() && batch.left.is_empty() {
                 continue;
             }
+            if ranked.len() > PRESENCE_JOINED_MAX {
+                ranked.select_nth_unstable_by_key(PRESENCE_JOINED_MAX, |(d, _)| *d);
+                ranked.truncate(PRESENCE_JOINED_MAX);
+            }
+            let mut joined: Vec<Member> = ranked
+                .into_iter()
+                .map(|(distance, row)| Member { distance_km: (distance != u32::MAX).then_some(distance), ..row.clone() })
+                .collect();
             sort_nearest(&mut joined);
-            joined.truncate(PRESENCE_JOINED_MAX);
             viewer.send(&frame(ServerMsg::Presence { joined, left: batch.left.clone() }.to_json()));
         }
     }
@@ -1178,11 +1200,7 @@ impl Hub {
 
 /// Nearest first; members without a known distance last; then by nickname.
 fn sort_nearest(list: &mut [Member]) {
-    list.sort_by(|a, b| {
-        let da = a.distance_km.unwrap_or(u32::MAX);
-        let db = b.distance_km.unwrap_or(u32::MAX);
-        da.cmp(&db).then_with(|| a.nickname.to_lowercase().cmp(&b.nickname.to_lowercase()))
-    });
+    list.sort_by_cached_key(|m| (m.distance_km.unwrap_or(u32::MAX), m.nickname.to_lowercase()));
 }
 
 /// The messages around the one with id `around` (or the last ones), at most `EVIDENCE_CONTEXT`.

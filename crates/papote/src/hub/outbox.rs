@@ -48,8 +48,10 @@ impl ConnState {
         self.close_code.load(Ordering::Acquire)
     }
 
-    pub async fn cut_requested(&self) {
-        self.cut.cancelled().await;
+    /// Resolves when the connection must close: cut by this outbox (too slow, a sanction), or
+    /// because its session ended or the server is stopping (the token is their child).
+    pub fn cut_requested(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.cut.clone().cancelled_owned()
     }
 }
 
@@ -60,9 +62,15 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(id: u64, member: MemberId, capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
+    /// `parent`: the session's token, so that ending the session cuts the connection.
+    pub fn new(
+        id: u64,
+        member: MemberId,
+        capacity: usize,
+        parent: &CancellationToken,
+    ) -> (Outbox, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let conn = Arc::new(ConnState { id, member, cut: CancellationToken::new(), close_code: AtomicU16::new(0) });
+        let conn = Arc::new(ConnState { id, member, cut: parent.child_token(), close_code: AtomicU16::new(0) });
         (Outbox { tx, conn }, rx)
     }
 
@@ -93,7 +101,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_outbox_cuts_its_connection_as_too_slow() {
-        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 2);
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 2, &CancellationToken::new());
         let f = frame("{}".to_owned());
         assert!(outbox.send(&f));
         assert!(outbox.send(&f));

@@ -27,8 +27,8 @@ pub const ARCHIVE_MESSAGES: usize = 2000;
 pub const ARCHIVE_MS: i64 = 24 * 3600 * 1000;
 /// Most messages in one `history` answer.
 pub const HISTORY_PAGE_MAX: usize = 100;
-/// Members listed in `joined`; the room's count is always exact.
-pub const JOIN_MEMBER_LIST: usize = 300;
+/// Members listed in `joined` (the first to arrive); `count` is always exact.
+pub const JOIN_MEMBER_LIST: usize = 100;
 const MEMBER_BATCH: Duration = Duration::from_millis(200);
 
 pub enum RoomCmd {
@@ -129,6 +129,9 @@ struct Room {
     history: VecDeque<Event>,
     /// Messages only, for scrolling back within the retention window.
     archive: VecDeque<Archived>,
+    /// The members `joined` lists (at most `JOIN_MEMBER_LIST`), and that list's JSON.
+    listed: Vec<MemberId>,
+    listed_json: Option<String>,
     joined_batch: Vec<MemberId>,
     left_batch: Vec<MemberId>,
     count: Arc<AtomicU32>,
@@ -159,6 +162,8 @@ pub fn spawn(id: String, shutdown: CancellationToken) -> (mpsc::Sender<RoomCmd>,
         seq: 0,
         history: VecDeque::with_capacity(HISTORY_EVENTS),
         archive: VecDeque::new(),
+        listed: Vec::new(),
+        listed_json: None,
         joined_batch: Vec::new(),
         left_batch: Vec::new(),
         count: count.clone(),
@@ -194,6 +199,13 @@ impl Room {
                 }
             }
             RoomCmd::Leave { member } => {
+                if let Some(pos) = self.listed.iter().position(|m| *m == member) {
+                    self.listed.swap_remove(pos);
+                    self.listed_json = None;
+                    if let Some(next) = self.members.keys().find(|m| **m != member && !self.listed.contains(m)) {
+                        self.listed.push(*next);
+                    }
+                }
                 if self.members.remove(&member).is_some() {
                     self.count.store(self.members.len() as u32, Ordering::Relaxed);
                     if let Some(pos) = self.joined_batch.iter().position(|m| *m == member) {
@@ -278,8 +290,8 @@ impl Room {
     }
 
     fn join(&mut self, session: Arc<Session>, outbox: Outbox, since: Option<u64>) {
-        // Flush pending membership first so the `joined` snapshot and the numbered events agree.
-        self.flush_membership();
+        // The snapshot already lists pending arrivals; the next `room_members` batch repeats them
+        // (clients merge by id). Flushing here instead would cost one event per arrival.
         let member_id = session.id;
         match self.members.get_mut(&member_id) {
             Some(existing) => {
@@ -291,6 +303,10 @@ impl Room {
                 self.members.insert(member_id, RoomMember { session, outboxes: vec![outbox.clone()] });
                 self.count.store(self.members.len() as u32, Ordering::Relaxed);
                 self.joined_batch.push(member_id);
+                if self.listed.len() < JOIN_MEMBER_LIST {
+                    self.listed.push(member_id);
+                    self.listed_json = None;
+                }
             }
         }
         let oldest = self.history.front().map_or(self.seq + 1, |e| e.seq);
@@ -300,8 +316,20 @@ impl Room {
     }
 
     /// `joined`, built by hand so stored event frames are spliced in without re-parsing.
-    fn joined_json(&self, replay_since: Option<u64>) -> String {
-        let members: Vec<Member> = self.members.values().take(JOIN_MEMBER_LIST).map(|m| m.session.member()).collect();
+    /// The member list sent in `joined`, serialised once per change of the listed members.
+    fn listed_members_json(&mut self) -> String {
+        if let Some(json) = &self.listed_json {
+            return json.clone();
+        }
+        let members: Vec<Member> =
+            self.listed.iter().filter_map(|id| self.members.get(id)).map(|m| m.session.member()).collect();
+        let json = serde_json::to_string(&members).unwrap_or_else(|_| "[]".into());
+        self.listed_json = Some(json.clone());
+        json
+    }
+
+    fn joined_json(&mut self, replay_since: Option<u64>) -> String {
+        let members = self.listed_members_json();
         let events: Vec<&Frame> = match replay_since {
             Some(since) => self.history.iter().filter(|e| e.seq > since).map(|e| &e.frame).collect(),
             None => {
@@ -317,11 +345,14 @@ impl Room {
                 last
             }
         };
-        let mut out =
-            String::with_capacity(256 + events.iter().map(|f| f.len() + 1).sum::<usize>() + members.len() * 96);
+        let mut out = String::with_capacity(256 + events.iter().map(|f| f.len() + 1).sum::<usize>() + members.len());
         let room = serde_json::to_string(&self.id).unwrap_or_else(|_| "\"\"".into());
-        let members = serde_json::to_string(&members).unwrap_or_else(|_| "[]".into());
-        let _ = write!(out, r#"{{"t":"joined","room":{room},"seq":{},"members":{members},"history":["#, self.seq);
+        let _ = write!(
+            out,
+            r#"{{"t":"joined","room":{room},"seq":{},"count":{},"members":{members},"history":["#,
+            self.seq,
+            self.members.len()
+        );
         for (i, event) in events.iter().enumerate() {
             if i > 0 {
                 out.push(',');

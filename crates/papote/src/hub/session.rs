@@ -97,7 +97,8 @@ pub struct Session {
     /// Bumped on every new connection, so a grace timer knows whether someone came back.
     generation: AtomicU64,
     state: Mutex<SessionState>,
-    /// Cancelled when the session ends: every connection closes.
+    /// Cancelled when the session ends (or the server stops: it is a child of the hub's token):
+    /// every connection closes.
     pub ended: CancellationToken,
 }
 
@@ -115,6 +116,7 @@ impl Session {
         skeleton: String,
         now_ms: i64,
         lang: Lang,
+        parent: &CancellationToken,
     ) -> Session {
         Session {
             id: profile.id,
@@ -131,7 +133,7 @@ impl Session {
             ignores_anyone: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             state: Mutex::new(SessionState::default()),
-            ended: CancellationToken::new(),
+            ended: parent.child_token(),
         }
     }
 

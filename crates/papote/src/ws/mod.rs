@@ -99,14 +99,21 @@ impl Connection {
         let mut last_heard = Instant::now();
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let conn = Arc::clone(&self.outbox.conn);
-        let ended = self.session.ended.clone();
-        let shutdown = self.hub.shutdown_token().clone();
+        // One future for every reason to close, built once (not on every frame).
+        let cut = conn.cut_requested();
+        tokio::pin!(cut);
         let mut batch: Vec<Frame> = Vec::with_capacity(WRITE_BATCH);
         loop {
             tokio::select! {
                 biased;
-                _ = conn.cut_requested() => {
+                _ = &mut cut => {
                     let code = conn.close_code();
+                    if code == 0 {
+                        if self.hub.shutdown_token().is_cancelled() {
+                            return Some((1001, "server_restarting"));
+                        }
+                        return Some((close::SESSION_ENDED, "session_ended"));
+                    }
                     if code == close::TOO_SLOW {
                         return Some((code, "too_slow"));
                     }
@@ -119,8 +126,6 @@ impl Connection {
                     let _ = socket.flush().await;
                     return Some((code, "sanctioned"));
                 }
-                _ = ended.cancelled() => return Some((close::SESSION_ENDED, "session_ended")),
-                _ = shutdown.cancelled() => return Some((1001, "server_restarting")),
                 received = rx.recv_many(&mut batch, WRITE_BATCH) => {
                     if received == 0 {
                         return None;
