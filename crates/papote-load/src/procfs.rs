@@ -15,6 +15,9 @@ pub struct ProcSample {
     /// Resident set size, KiB.
     pub rss_kib: u64,
     pub threads: u64,
+    /// Time its threads spent runnable but waiting for a CPU (from `schedstat`), microseconds:
+    /// on a shared machine, how much other work delayed it.
+    pub runqueue_wait_us: u64,
 }
 
 impl ProcSample {
@@ -48,8 +51,26 @@ impl Proc {
             cpu_us: cpu_ticks * (1_000_000 / TICKS_PER_SECOND),
             rss_kib: status_field_kib(&status, "VmRSS:").unwrap_or(0),
             threads: status_field_kib(&status, "Threads:").unwrap_or(0),
+            runqueue_wait_us: runqueue_wait_ns(&dir) / 1000,
         })
     }
+}
+
+/// The 1-, 5- and 15-minute load averages (the machine is shared: this says how busy it was).
+pub fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_ascii_whitespace().map(|f| f.parse::<f64>().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
+/// The sum over the process's threads of the second field of `/proc/PID/task/TID/schedstat`.
+fn runqueue_wait_ns(dir: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("{dir}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|text| text.split_ascii_whitespace().nth(1).and_then(|f| f.parse::<u64>().ok()))
+        .sum()
 }
 
 /// utime + stime from `/proc/PID/stat` (fields 14 and 15; the command name in field 2 may hold
@@ -93,5 +114,6 @@ mod tests {
         let sample = Proc::Myself.sample().expect("/proc/self");
         assert!(sample.rss_kib > 0);
         assert!(sample.threads >= 1);
+        assert!(load_average().is_some());
     }
 }

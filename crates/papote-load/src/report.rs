@@ -93,6 +93,8 @@ pub struct ServerUse {
     pub cpu_secs_window: Option<f64>,
     /// Share of one core during the window.
     pub cpu_percent: Option<f64>,
+    /// Seconds its threads waited for a CPU during the window (other work on a shared core).
+    pub runqueue_wait_secs_window: Option<f64>,
     pub cpu_us_per_delivery: Option<f64>,
     pub rss_kib_start: Option<u64>,
     pub rss_kib_ready: Option<u64>,
@@ -106,6 +108,8 @@ pub struct ServerUse {
 pub struct GeneratorUse {
     /// Share of one core during the window (the generator is single-threaded).
     pub cpu_percent: f64,
+    /// Seconds it waited for its CPU during the window.
+    pub runqueue_wait_secs_window: f64,
     pub rss_kib: u64,
     /// Set when the generator was near saturation: the run then measured the client.
     pub warning: Option<String>,
@@ -137,6 +141,9 @@ pub struct Report {
     pub options: Options,
     pub started_unix_ms: u64,
     pub window_secs: f64,
+    /// /proc/loadavg when the run started and when its window closed.
+    pub load_average_start: Option<[f64; 3]>,
+    pub load_average_end: Option<[f64; 3]>,
     pub senders: usize,
     pub clients: ClientCounts,
     pub phases: Vec<Phase>,
@@ -238,6 +245,15 @@ impl Report {
         parts.push(format!("generator CPU {:.0}%", self.generator.cpu_percent));
         if let Some(warning) = &self.generator.warning {
             parts.push(format!("WARNING {warning}"));
+        }
+        if let Some(wait) = self.server.runqueue_wait_secs_window
+            && self.window_secs > 0.0
+        {
+            parts.push(format!(
+                "run-queue wait server {:.0}% generator {:.0}% of the window",
+                wait / self.window_secs * 100.0,
+                self.generator.runqueue_wait_secs_window / self.window_secs * 100.0
+            ));
         }
         parts.join(", ")
     }

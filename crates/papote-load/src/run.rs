@@ -182,6 +182,13 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     LocalSet::new().run_until(run_local(opts, target)).await
 }
 
+fn wait_secs(a: Option<ProcSample>, b: Option<ProcSample>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(b.runqueue_wait_us.saturating_sub(a.runqueue_wait_us) as f64 / 1e6),
+        _ => None,
+    }
+}
+
 fn cpu_secs(a: Option<ProcSample>, b: Option<ProcSample>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(b.cpu().saturating_sub(a.cpu()).as_secs_f64()),
@@ -230,6 +237,7 @@ fn tag_seed() -> u64 {
 
 async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadError> {
     let started_unix_ms = unix_nanos() / 1_000_000;
+    let load_average_start = crate::procfs::load_average();
     let sampler = Sampler { server: opts.server_pid.map(Proc::Pid) };
     let base = format!("http://{target}");
     let http = client::http_clients(&opts.sources, opts.concurrency)?;
@@ -256,7 +264,7 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
         opts,
     });
     if ctx.opts.scenario == Scenario::Entry {
-        return run_entries(ctx, &sampler, started_unix_ms).await;
+        return run_entries(ctx, &sampler, started_unix_ms, load_average_start).await;
     }
 
     let server_start = sampler.server();
@@ -312,6 +320,7 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
     let (server_w0, self_w0, w0) = (sampler.server(), Proc::Myself.sample(), Instant::now());
     sleep_until(window_end).await;
     let (server_w1, self_w1, w1) = (sampler.server(), Proc::Myself.sample(), Instant::now());
+    let load_average_end = crate::procfs::load_average();
     let window = w1.duration_since(w0).as_secs_f64();
     phases.push(Phase {
         name: "window".into(),
@@ -354,6 +363,8 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
         options: ctx.opts.clone(),
         started_unix_ms,
         window_secs: window,
+        load_average_start,
+        load_average_end,
         senders: plan.senders,
         clients,
         phases,
@@ -364,6 +375,7 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
             pid: ctx.opts.server_pid,
             cpu_secs_window: server_cpu,
             cpu_percent: server_cpu.map(|c| c / window * 100.0),
+            runqueue_wait_secs_window: wait_secs(server_w0, server_w1),
             cpu_us_per_delivery: server_cpu
                 .filter(|_| deliveries.received > 0)
                 .map(|c| c * 1e6 / deliveries.received as f64),
@@ -372,6 +384,7 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
         deliveries,
         generator: GeneratorUse {
             cpu_percent: generator_cpu,
+            runqueue_wait_secs_window: wait_secs(self_w0, self_w1).unwrap_or(0.0),
             rss_kib: self_w1.map_or(0, |s| s.rss_kib),
             warning: (generator_cpu > GENERATOR_SATURATED)
                 .then(|| format!("load generator at {generator_cpu:.0}% of its core: this run measured the client")),
@@ -684,7 +697,12 @@ fn on_frame(ctx: &Ctx, plan: &Plan, client: u32, dm: bool, text: &str) -> bool {
 
 // ----- Entry scenario ------------------------------------------------------------------------
 
-async fn run_entries(ctx: Rc<Ctx>, sampler: &Sampler, started_unix_ms: u64) -> Result<Report, LoadError> {
+async fn run_entries(
+    ctx: Rc<Ctx>,
+    sampler: &Sampler,
+    started_unix_ms: u64,
+    load_average_start: Option<[f64; 3]>,
+) -> Result<Report, LoadError> {
     let start = Instant::now();
     let window_start = start + ctx.opts.warmup();
     let window_end = window_start + ctx.opts.window();
@@ -723,6 +741,7 @@ async fn run_entries(ctx: Rc<Ctx>, sampler: &Sampler, started_unix_ms: u64) -> R
         _ = async { while workers.join_next().await.is_some() {} } => true,
     };
     let (server_w1, self_w1, w1) = (sampler.server(), Proc::Myself.sample(), Instant::now());
+    let load_average_end = crate::procfs::load_average();
     let _ = timeout(STEP_TIMEOUT, async { while workers.join_next().await.is_some() {} }).await;
     workers.abort_all();
     let window = w1.duration_since(w0).as_secs_f64();
@@ -739,6 +758,8 @@ async fn run_entries(ctx: Rc<Ctx>, sampler: &Sampler, started_unix_ms: u64) -> R
         options: ctx.opts.clone(),
         started_unix_ms,
         window_secs: window,
+        load_average_start,
+        load_average_end,
         senders: 0,
         clients: ClientCounts {
             requested: ctx.n(),
@@ -761,6 +782,7 @@ async fn run_entries(ctx: Rc<Ctx>, sampler: &Sampler, started_unix_ms: u64) -> R
             pid: ctx.opts.server_pid,
             cpu_secs_window: server_cpu,
             cpu_percent: server_cpu.map(|c| c / window * 100.0),
+            runqueue_wait_secs_window: wait_secs(server_w0, server_w1),
             rss_kib_start: server_w0.map(|s| s.rss_kib),
             rss_kib_end: server_w1.map(|s| s.rss_kib),
             threads: server_w1.map(|s| s.threads),
@@ -768,6 +790,7 @@ async fn run_entries(ctx: Rc<Ctx>, sampler: &Sampler, started_unix_ms: u64) -> R
         },
         generator: GeneratorUse {
             cpu_percent: generator_cpu,
+            runqueue_wait_secs_window: wait_secs(self_w0, self_w1).unwrap_or(0.0),
             rss_kib: self_w1.map_or(0, |s| s.rss_kib),
             warning: (generator_cpu > GENERATOR_SATURATED)
                 .then(|| format!("load generator at {generator_cpu:.0}% of its core: this run measured the client")),
