@@ -182,10 +182,12 @@ impl Report {
 
     /// The one-line summary.
     pub fn summary(&self) -> String {
+        // For `entry`, "ready" means entered: there is no WebSocket.
+        let ready = if self.scenario == Scenario::Entry { self.clients.entered } else { self.clients.ready };
         let mut parts = vec![
             format!(
                 "{:?} clients={}/{} rooms={} senders={}",
-                self.scenario, self.clients.ready, self.clients.requested, self.options.rooms, self.senders
+                self.scenario, ready, self.clients.requested, self.options.rooms, self.senders
             )
             .to_lowercase(),
         ];
