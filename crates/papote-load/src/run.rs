@@ -526,7 +526,21 @@ async fn client_task(ctx: Rc<Ctx>, index: usize) {
     let setup = match ctx.opts.scenario {
         Scenario::Dm => timeout(STEP_TIMEOUT, pair(&ctx, index, &mut ws, &mut seen)).await,
         _ => {
-            let _permit = ctx.permits.acquire().await;
+            // Keep reading while waiting for a turn: a client that does not read does not answer
+            // the server's pings, and the server closes it as idle after 75 s.
+            let _permit = loop {
+                tokio::select! {
+                    biased;
+                    permit = ctx.permits.acquire() => break permit,
+                    frame = ws.next() => match frame {
+                        Some(Ok(Message::Text(text))) => note_setup_frame(&mut seen, &text),
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                            return ctx.fail(Step::Setup, "setup", &LoadError::Closed(1006));
+                        }
+                        Some(Ok(_)) => {}
+                    },
+                }
+            };
             timeout(STEP_TIMEOUT, client::join(&mut ws, &ctx.rooms[ctx.roles[index].room])).await
         }
     };
