@@ -190,6 +190,7 @@ const HANDLERS = {
   },
   room_msg: convs.onRoomMsg,
   room_members: convs.onRoomMembers,
+  room_member_list: convs.onRoomMemberList,
   typing: convs.onTyping,
   dm: convs.onDm,
   dm_request: convs.onDmRequest,

@@ -341,7 +341,7 @@ export function renderHeader(conv) {
     n.title.prepend(el('span', { class: 'conv-mark', text: privateRoom ? '◆ ' : '# ', attrs: { 'aria-hidden': 'true' } }));
     n.banner.textContent = room && room.banner ? room.banner : '';
     n.banner.hidden = !(room && room.banner);
-    const toggle = actionButton(t('conv.members', { count: conv.roomMembers.size }), 'toggle-members', 'btn-ghost');
+    const toggle = actionButton(t('conv.members', { count: memberCount(conv) }), 'toggle-members', 'btn-ghost');
     toggle.setAttribute('aria-expanded', conv.showMembers ? 'true' : 'false');
     toggle.setAttribute('aria-controls', `members-${conv.key.replace(':', '-')}`);
     n.membersAside.id = `members-${conv.key.replace(':', '-')}`;
@@ -407,7 +407,12 @@ function renderRoomMembers(conv) {
     }
   });
   const toggle = $('[data-action="toggle-members"]', conv.nodes.actions);
-  if (toggle) toggle.textContent = t('conv.members', { count: conv.roomMembers.size });
+  if (toggle) toggle.textContent = t('conv.members', { count: memberCount(conv) });
+}
+
+/** How many are in a room: the server's count (big rooms list only some of their members). */
+function memberCount(conv) {
+  return Math.max(conv.memberCount || 0, conv.roomMembers.size);
 }
 
 // ---------------------------------------------------------------------------------- notices
@@ -759,6 +764,8 @@ function onConvClick(conv, event) {
   switch (action) {
     case 'toggle-members':
       conv.showMembers = !conv.showMembers;
+      // The joined snapshot lists only the first members of a big room: fetch the whole list.
+      if (conv.showMembers) send({ t: 'room_member_list', room: conv.id });
       renderHeader(conv);
       renderRoomMembers(conv);
       break;
@@ -1015,6 +1022,7 @@ export function onJoined(msg) {
   }
   conv.lastSeq = Math.max(msg.replay ? conv.lastSeq : 0, msg.seq);
   conv.roomMembers = new Map(msg.members.map((m) => [m.id, remember(m)]));
+  conv.memberCount = msg.count || conv.roomMembers.size;
   conv.state = 'joined';
   failStale(conv);
   renderHeader(conv);
@@ -1069,8 +1077,18 @@ export function onRoomMembers(msg) {
     clearTyping(conv, id);
   }
   for (const member of msg.joined) conv.roomMembers.set(member.id, remember(member));
+  if (msg.count !== undefined) conv.memberCount = msg.count;
   renderRoomMembers(conv);
   if (isPrivate(conv.id)) renderRooms();
+}
+
+/** The whole member list of a room (asked for when its panel opens). */
+export function onRoomMemberList(msg) {
+  const conv = state.convs.get(`room:${msg.room}`);
+  if (!conv) return;
+  conv.roomMembers = new Map(msg.members.map((m) => [m.id, remember(m)]));
+  conv.memberCount = msg.count;
+  renderRoomMembers(conv);
 }
 
 export function onLeft(msg) {

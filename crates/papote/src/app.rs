@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum_extra::extract::cookie::Key;
 use papote_safety::Engine;
 use rand::Rng;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -78,6 +79,21 @@ impl Server {
 
     pub async fn wait(self) {
         let _ = self.task.await;
+    }
+}
+
+/// Kernel send buffer per connection: enough for bursts, small enough that a client that stops
+/// reading fills it soon and is cut off as too slow (instead of holding megabytes of kernel memory).
+const SOCKET_SEND_BUFFER: usize = 256 * 1024;
+
+/// Every accepted socket: no Nagle delay (a chat line must leave at once, not wait for the
+/// previous one's acknowledgement), and a bounded send buffer.
+fn tune_socket(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "TCP_NODELAY");
+    }
+    if let Err(error) = socket2::SockRef::from(&*stream).set_send_buffer_size(SOCKET_SEND_BUFFER) {
+        tracing::debug!(%error, "SO_SNDBUF");
     }
 }
 
@@ -158,6 +174,7 @@ pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppE
     let serve_hub = Arc::clone(&hub);
     let task = tokio::spawn(async move {
         let stopping = serve_shutdown.clone();
+        let listener = listener.tap_io(tune_socket);
         let served = axum::serve(listener, app).with_graceful_shutdown(async move { stopping.cancelled().await });
         if let Err(error) = served.await {
             tracing::error!(%error, "server stopped with an error");

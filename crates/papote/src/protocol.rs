@@ -327,6 +327,10 @@ pub enum ClientMsg {
         room: String,
         member: MemberId,
     },
+    /// The full member list of a room I am in (up to 500), for the members panel.
+    RoomMemberList {
+        room: String,
+    },
     /// Older messages of a room (scrolling up): those before `before` (a `seq`), at most `limit`.
     History {
         room: String,
@@ -456,9 +460,18 @@ pub enum ServerMsg {
         #[serde(skip_serializing_if = "Vec::is_empty", default)]
         mentions: Vec<MemberId>,
     },
+    /// Answer to `room_member_list`.
+    RoomMemberList {
+        room: String,
+        count: u32,
+        members: Vec<Member>,
+    },
     RoomMembers {
         room: String,
         seq: u64,
+        /// Members in the room now. Rooms over 100 members send only this (empty lists).
+        #[serde(default)]
+        count: u32,
         joined: Vec<Member>,
         left: Vec<MemberId>,
     },

@@ -220,6 +220,8 @@ async fn websocket(
         // Write buffer: frames fed in one batch go out in one system call.
         .read_buffer_size(1024)
         .write_buffer_size(16 * 1024)
-        .max_write_buffer_size(4 * 1024 * 1024)
+        // Beyond this much unsent data (on top of the kernel's buffer) the client is not reading:
+        // the write fails and the connection closes; the client resumes when it comes back.
+        .max_write_buffer_size(256 * 1024)
         .on_upgrade(move |socket| ws::serve(socket, hub, session, lang, address))
 }

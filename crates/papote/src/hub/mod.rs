@@ -317,6 +317,7 @@ impl Hub {
     /// conversations.
     pub async fn end_session(&self, id: MemberId) {
         let Some((_, session)) = self.sessions.remove(&id) else { return };
+        session.cut_all(outbox::close::SESSION_ENDED);
         session.ended.cancel();
         self.tokens.remove(&session.token);
         self.release_nickname(&session.skeleton, id);
@@ -514,6 +515,15 @@ impl Hub {
                 presence.joined.push(session.id);
             }
         }
+    }
+
+    /// A room's member list, for the members panel.
+    pub async fn room_member_list(&self, session: &Session, outbox: &Outbox, room: &str) -> Result<(), Refusal> {
+        let handle = self.room(room).ok_or(Refusal::new("unknown_room"))?;
+        if !session.state().rooms.contains(room) {
+            return Err(Refusal::new("not_in_room"));
+        }
+        handle.tx.send(RoomCmd::MemberList { outbox: outbox.clone() }).await.map_err(|_| Refusal::new("internal"))
     }
 
     /// Older messages of a room I am in.

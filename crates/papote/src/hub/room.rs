@@ -27,8 +27,13 @@ pub const ARCHIVE_MESSAGES: usize = 2000;
 pub const ARCHIVE_MS: i64 = 24 * 3600 * 1000;
 /// Most messages in one `history` answer.
 pub const HISTORY_PAGE_MAX: usize = 100;
-/// Members listed in `joined` (the first to arrive); `count` is always exact.
-pub const JOIN_MEMBER_LIST: usize = 100;
+/// Members listed in `joined` (the first to arrive); `count` is always exact. Kept small: every
+/// connection keeps a write buffer as large as the largest frame it was sent.
+pub const JOIN_MEMBER_LIST: usize = 30;
+/// Rooms up to this size send arrivals and departures to everyone; bigger ones only their count.
+pub const LIVE_MEMBER_LIST: usize = 100;
+/// Most members in a `room_member_list` answer.
+pub const MEMBER_LIST_PAGE: usize = 500;
 const MEMBER_BATCH: Duration = Duration::from_millis(200);
 
 pub enum RoomCmd {
@@ -64,6 +69,10 @@ pub enum RoomCmd {
     /// The last messages, oldest first, as their JSON frames (for reports' frozen evidence).
     Recent {
         reply: oneshot::Sender<Vec<Frame>>,
+    },
+    /// The room's member list for one connection (opening the members panel).
+    MemberList {
+        outbox: Outbox,
     },
     /// Older messages for one connection (scrolling up).
     History {
@@ -142,6 +151,7 @@ struct Room {
 struct RoomMembersMsg<'a> {
     room: &'a str,
     seq: u64,
+    count: usize,
     joined: Vec<Member>,
     left: &'a [MemberId],
 }
@@ -267,6 +277,12 @@ impl Room {
                     }
                 }
             }
+            RoomCmd::MemberList { outbox } => {
+                let members: Vec<Member> =
+                    self.members.values().take(MEMBER_LIST_PAGE).map(|m| m.session.member()).collect();
+                let msg = ServerMsg::RoomMemberList { room: self.id.clone(), count: self.members.len() as u32, members };
+                outbox.send(&frame(msg.to_json()));
+            }
             RoomCmd::History { before, limit, outbox } => {
                 let older: Vec<&Archived> = self.archive.iter().filter(|m| m.seq < before).collect();
                 let page = &older[older.len().saturating_sub(limit.clamp(1, HISTORY_PAGE_MAX))..];
@@ -367,10 +383,17 @@ impl Room {
         if self.joined_batch.is_empty() && self.left_batch.is_empty() {
             return;
         }
-        let joined: Vec<Member> =
-            self.joined_batch.iter().filter_map(|id| self.members.get(id)).map(|m| m.session.member()).collect();
+        // A big room tells only its count: a list of thousands changes too fast to follow, and
+        // each change sent to everyone would cost one frame per member. Its list is on request.
+        let live = self.members.len() <= LIVE_MEMBER_LIST;
+        let joined: Vec<Member> = if live {
+            self.joined_batch.iter().filter_map(|id| self.members.get(id)).map(|m| m.session.member()).collect()
+        } else {
+            Vec::new()
+        };
+        let left: &[MemberId] = if live { &self.left_batch } else { &[] };
         let seq = self.seq + 1;
-        let msg = RoomMembersMsg { room: &self.id, seq, joined, left: &self.left_batch };
+        let msg = RoomMembersMsg { room: &self.id, seq, count: self.members.len(), joined, left };
         let json = serde_json::to_string(&msg);
         self.joined_batch.clear();
         self.left_batch.clear();

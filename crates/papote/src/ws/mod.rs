@@ -25,6 +25,8 @@ const MAX_BAD_FRAMES: u32 = 20;
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// A connection silent for this long (no frame, no pong) is considered gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// A batch that cannot be written in this long means the client stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Connection {
     hub: Arc<Hub>,
@@ -104,40 +106,57 @@ impl Connection {
         tokio::pin!(cut);
         let mut batch: Vec<Frame> = Vec::with_capacity(WRITE_BATCH);
         loop {
+            // A cut sets the close code before it wakes anyone: an atomic load per turn, where
+            // polling the cancellation future on every frame would take its lock.
+            if conn.close_code() != 0 {
+                return self.closing(socket, rx, conn.close_code()).await;
+            }
+            let idle = rx.is_empty();
             tokio::select! {
                 biased;
-                _ = &mut cut => {
+                // Only armed when nothing is queued: a busy connection sees cuts by the check above.
+                _ = &mut cut, if idle => {
                     let code = conn.close_code();
-                    if code == 0 {
-                        if self.hub.shutdown_token().is_cancelled() {
-                            return Some((1001, "server_restarting"));
-                        }
-                        return Some((close::SESSION_ENDED, "session_ended"));
+                    if code != 0 {
+                        return self.closing(socket, rx, code).await;
                     }
-                    if code == close::TOO_SLOW {
-                        return Some((code, "too_slow"));
+                    if self.hub.shutdown_token().is_cancelled() {
+                        return Some((1001, "server_restarting"));
                     }
-                    // A sanction: deliver what is queued (the statement of reasons) before closing.
-                    while let Ok(frame) = rx.try_recv() {
-                        if socket.feed(Message::Text(frame)).await.is_err() {
-                            return None;
-                        }
-                    }
-                    let _ = socket.flush().await;
-                    return Some((code, "sanctioned"));
+                    return Some((close::SESSION_ENDED, "session_ended"));
                 }
                 received = rx.recv_many(&mut batch, WRITE_BATCH) => {
                     if received == 0 {
                         return None;
                     }
-                    for frame in batch.drain(..) {
-                        if socket.feed(Message::Text(frame)).await.is_err() {
-                            return None;
+                    if received == 1 {
+                        // Let the other ready tasks run first: frames that arrive meanwhile go
+                        // out in the same write (one system call for several deliveries).
+                        tokio::task::yield_now().await;
+                        while batch.len() < WRITE_BATCH {
+                            match rx.try_recv() {
+                                Ok(frame) => batch.push(frame),
+                                Err(_) => break,
+                            }
                         }
                     }
-                    if socket.flush().await.is_err() {
-                        return None;
+                    let write = async {
+                        for frame in batch.drain(..) {
+                            socket.feed(Message::Text(frame)).await?;
+                        }
+                        socket.flush().await
+                    };
+                    // A client that stops reading blocks the write: give up on it after a while,
+                    // or as soon as it is cut.
+                    tokio::select! {
+                        written = tokio::time::timeout(WRITE_TIMEOUT, write) => match written {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return None,
+                            Err(_) => return Some((close::TOO_SLOW, "too_slow")),
+                        },
+                        _ = &mut cut => return Some((close::TOO_SLOW, "too_slow")),
                     }
+                    batch.clear();
                 }
                 incoming = socket.recv() => {
                     last_heard = Instant::now();
@@ -163,7 +182,7 @@ impl Connection {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     }
                 }
-                _ = ping.tick() => {
+                _ = ping.tick(), if idle => {
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         return Some((1001, "idle"));
                     }
@@ -173,6 +192,26 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Closing after a cut: a sanction's statement of reasons still goes out first.
+    async fn closing(
+        &self,
+        socket: &mut WebSocket,
+        rx: &mut mpsc::Receiver<Frame>,
+        code: u16,
+    ) -> Option<(u16, &'static str)> {
+        if code == close::TOO_SLOW {
+            return Some((code, "too_slow"));
+        }
+        let deliver = async {
+            while let Ok(frame) = rx.try_recv() {
+                socket.feed(Message::Text(frame)).await?;
+            }
+            socket.flush().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), deliver).await;
+        Some((code, if code == close::SESSION_ENDED { "session_ended" } else { "sanctioned" }))
     }
 
     fn reply(&self, msg: ServerMsg) {
@@ -217,6 +256,11 @@ impl Connection {
         match msg {
             ClientMsg::Ping => self.reply(ServerMsg::Pong),
             ClientMsg::Status { status } => hub.set_status(&session, status),
+            ClientMsg::RoomMemberList { room } => {
+                if let Err(refusal) = hub.room_member_list(&session, &self.outbox, &room).await {
+                    self.error(refusal.code);
+                }
+            }
             ClientMsg::History { room, before, limit } => {
                 if let Err(refusal) = hub.room_history(&session, &self.outbox, &room, before, limit).await {
                     self.error(refusal.code);
