@@ -80,10 +80,11 @@ struct Presence {
 }
 
 impl Presence {
-    fn of(rules: &RuleSet, view: &View) -> Presence {
+    fn of(rules: &RuleSet, name: ViewName, view: &View) -> Presence {
         let bytes = view.bytes.as_slice();
-        let mut bits = vec![0u64; rules.gate_len.div_ceil(64)];
-        if let Some(dfa) = &rules.gate_ac {
+        let gate = &rules.gates[name.gate_slot()];
+        let mut bits = vec![0u64; gate.len.div_ceil(64)];
+        if let Some(dfa) = &gate.dfa {
             walk(dfa, bytes, |id, _| bits[id / 64] |= 1 << (id % 64));
         }
         Presence {
@@ -149,13 +150,16 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         );
     }
     // Presence of gate literals, per view (numbers shares letters' when identical).
-    let text_p = Presence::of(rules, &folded.text);
-    let letters_p = Presence::of(rules, &folded.letters);
-    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, v));
+    let text_p = Presence::of(rules, ViewName::Text, &folded.text);
+    let letters_p = Presence::of(rules, ViewName::Letters, &folded.letters);
+    let numbers_p = folded
+        .numbers
+        .as_ref()
+        .map(|v| Presence::of(rules, ViewName::Numbers, v));
     let dedup_used = !rules.views[ViewName::Dedup.index()].regexes.is_empty()
         || rules.rules.iter().any(|r| r.view == ViewName::Dedup);
     let dedup_p = if dedup_used {
-        Presence::of(rules, &folded.dedup)
+        Presence::of(rules, ViewName::Dedup, &folded.dedup)
     } else {
         Presence::default()
     };
@@ -177,7 +181,7 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         );
     }
     if let Some(l) = &folded.letters_l {
-        let p = Presence::of(rules, l);
+        let p = Presence::of(rules, ViewName::Letters, l);
         regex_hits(rules, ViewName::Letters, l, &p, &mut hits);
     }
     if hits.is_empty() {

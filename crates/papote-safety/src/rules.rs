@@ -96,6 +96,15 @@ impl ViewName {
         }
     }
 
+    /// Views whose bytes are usually the same share prefilter literals (numbers and letters).
+    pub fn gate_slot(self) -> usize {
+        match self {
+            ViewName::Text => 0,
+            ViewName::Numbers | ViewName::Letters => 1,
+            ViewName::Dedup => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ViewName::Text => "text",
@@ -208,10 +217,16 @@ pub struct RuleSet {
     pub dedup_ac: Option<DFA>,
     pub dedup_lits: Vec<Literal>,
     pub views: [ViewRegexes; 4],
-    /// Literals of the prefilter conditions, found by one scan per view.
-    pub gate_ac: Option<DFA>,
-    pub gate_len: usize,
-    pub gate_strings: Vec<String>,
+    /// Literals of the prefilter conditions, per view, found by one scan of that view.
+    pub gates: [ViewGate; 3],
+}
+
+/// The prefilter literals of the patterns that run on one view.
+#[derive(Debug, Default)]
+pub struct ViewGate {
+    pub dfa: Option<DFA>,
+    pub len: usize,
+    pub strings: Vec<String>,
 }
 
 fn err(file: &str, message: impl Into<String>) -> RuleError {
@@ -307,7 +322,7 @@ impl RuleSet {
         let mut dedup_pats: Vec<String> = Vec::new();
         let mut dedup_lits = Vec::new();
         let mut views: [ViewRegexes; 4] = Default::default();
-        let mut interner = GateLiterals::default();
+        let mut interners: [GateLiterals; 3] = Default::default();
         let mut ids = std::collections::HashSet::new();
         for (file, parsed) in &files {
             for def in &parsed.rule {
@@ -349,7 +364,7 @@ impl RuleSet {
                     let pat = expand(raw, &defs, file)?;
                     let re = build_regex(&pat, file)
                         .map_err(|e| err(file, format!("rule {}: {e}", def.id)))?;
-                    let gate = compile(&pat, &mut interner);
+                    let gate = compile(&pat, &mut interners[view.gate_slot()]);
                     views[view.index()].regexes.push(GatedRegex {
                         rule: idx,
                         regex: re,
@@ -360,7 +375,7 @@ impl RuleSet {
                     list.iter()
                         .map(|p| {
                             let pat = expand(p, &defs, file)?;
-                            let gate = compile(&pat, &mut interner);
+                            let gate = compile(&pat, &mut interners[view.gate_slot()]);
                             Ok((build_regex(&pat, file)?, gate))
                         })
                         .collect()
@@ -395,9 +410,18 @@ impl RuleSet {
             dedup_ac: build_ac(&dedup_pats)?,
             dedup_lits,
             views,
-            gate_len: interner.strings.len(),
-            gate_ac: build_ac(&interner.strings)?,
-            gate_strings: interner.strings,
+            gates: {
+                let mut out: Vec<ViewGate> = Vec::with_capacity(3);
+                for lits in interners {
+                    out.push(ViewGate {
+                        dfa: build_ac(&lits.strings)?,
+                        len: lits.strings.len(),
+                        strings: lits.strings,
+                    });
+                }
+                out.try_into()
+                    .map_err(|_| err("gates", "one gate per view"))?
+            },
         })
     }
 }
