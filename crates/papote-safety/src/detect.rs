@@ -96,19 +96,43 @@ impl Presence {
 
 fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, out: &mut Vec<Hit>) {
     let bytes = view.bytes.as_slice();
-    for g in &rules.views[name.index()].regexes {
-        if !g.gate.eval(&p.bits, p.digits) {
-            continue;
+    let vr = &rules.views[name.index()];
+    if vr.regexes.is_empty() {
+        return;
+    }
+    // Candidates: regexes woken up by a present literal, plus those that are always run.
+    let mut cand = vr.always.clone();
+    for (w, &word) in p.bits.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let id = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(list) = vr.by_literal.get(id) {
+                for (c, l) in cand.iter_mut().zip(list) {
+                    *c |= l;
+                }
+            }
         }
-        for m in g.regex.find_iter(bytes) {
-            let (s, e) = trim_span(bytes, m.start(), m.end());
-            if let Some((os, oe)) = view.original_span(s, e) {
-                out.push(Hit {
-                    rule: g.rule,
-                    start: os,
-                    end: oe,
-                    view: name.index() as u8,
-                });
+    }
+    for (w, &word) in cand.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let i = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let Some(g) = vr.regexes.get(i) else { continue };
+            if !g.gate.eval(&p.bits, p.digits) {
+                continue;
+            }
+            for m in g.regex.find_iter(bytes) {
+                let (s, e) = trim_span(bytes, m.start(), m.end());
+                if let Some((os, oe)) = view.original_span(s, e) {
+                    out.push(Hit {
+                        rule: g.rule,
+                        start: os,
+                        end: oe,
+                        view: name.index() as u8,
+                    });
+                }
             }
         }
     }

@@ -206,6 +206,40 @@ pub struct GatedRegex {
 #[derive(Debug, Default)]
 pub struct ViewRegexes {
     pub regexes: Vec<GatedRegex>,
+    /// Inverted index of the gates' first (most selective) clause: for each prefilter literal
+    /// of this view's slot, the regexes (bitset) that literal can wake up.
+    pub by_literal: Vec<Vec<u64>>,
+    /// Regexes whose first clause is not a literal clause: always candidates (bitset).
+    pub always: Vec<u64>,
+}
+
+impl ViewRegexes {
+    fn index(&mut self, literals: usize) {
+        let words = self.regexes.len().div_ceil(64);
+        self.by_literal = vec![Vec::new(); literals];
+        self.always = vec![0; words];
+        for (i, g) in self.regexes.iter().enumerate() {
+            let (w, bit) = (i / 64, 1u64 << (i % 64));
+            match g.gate.clauses.first() {
+                Some(c) if c.digits.is_none() && !c.masks.is_empty() => {
+                    for &(mw, m) in &c.masks {
+                        for b in 0..64 {
+                            if m & (1u64 << b) != 0 {
+                                let id = mw as usize * 64 + b;
+                                if let Some(list) = self.by_literal.get_mut(id) {
+                                    if list.is_empty() {
+                                        list.resize(words, 0);
+                                    }
+                                    list[w] |= bit;
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => self.always[w] |= bit,
+            }
+        }
+    }
 }
 
 /// Everything compiled.
@@ -403,6 +437,10 @@ impl RuleSet {
                 .map(Some)
                 .map_err(|e| err("literals", e.to_string()))
         };
+        for name in ViewName::ALL {
+            let n = interners[name.gate_slot()].strings.len();
+            views[name.index()].index(n);
+        }
         Ok(RuleSet {
             rules,
             letters_ac: build_ac(&letters_pats)?,
