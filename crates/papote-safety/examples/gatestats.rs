@@ -15,8 +15,9 @@ fn main() {
                 ViewName::Letters => &f.letters,
                 ViewName::Dedup => &f.dedup,
             };
-            let mut bits = vec![0u64; rs.gate_len.div_ceil(64)];
-            if let Some(dfa) = &rs.gate_ac {
+            let gate = &rs.gates[name.gate_slot()];
+            let mut bits = vec![0u64; gate.len.div_ceil(64)];
+            if let Some(dfa) = &gate.dfa {
                 use aho_corasick::automaton::Automaton;
                 let mut sid = dfa.start_state(aho_corasick::Anchored::No).expect("start");
                 for &b in view.bytes.iter() {

@@ -75,10 +75,11 @@ struct Presence {
 }
 
 impl Presence {
-    fn of(rules: &RuleSet, view: &View) -> Presence {
+    fn of(rules: &RuleSet, name: ViewName, view: &View) -> Presence {
         let bytes = view.bytes.as_slice();
-        let mut bits = vec![0u64; rules.gate_len.div_ceil(64)];
-        if let Some(dfa) = &rules.gate_ac {
+        let gate = &rules.gates[name.gate_slot()];
+        let mut bits = vec![0u64; gate.len.div_ceil(64)];
+        if let Some(dfa) = &gate.dfa {
             walk(dfa, bytes, |id, _| bits[id / 64] |= 1 << (id % 64));
         }
         Presence { bits, digits: bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32 }
@@ -87,14 +88,38 @@ impl Presence {
 
 fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, out: &mut Vec<Hit>) {
     let bytes = view.bytes.as_slice();
-    for g in &rules.views[name.index()].regexes {
-        if !g.gate.eval(&p.bits, p.digits) {
-            continue;
+    let vr = &rules.views[name.index()];
+    if vr.regexes.is_empty() {
+        return;
+    }
+    // Candidates: regexes woken up by a present literal, plus those that are always run.
+    let mut cand = vr.always.clone();
+    for (w, &word) in p.bits.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let id = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(list) = vr.by_literal.get(id) {
+                for (c, l) in cand.iter_mut().zip(list) {
+                    *c |= l;
+                }
+            }
         }
-        for m in g.regex.find_iter(bytes) {
-            let (s, e) = trim_span(bytes, m.start(), m.end());
-            if let Some((os, oe)) = view.original_span(s, e) {
-                out.push(Hit { rule: g.rule, start: os, end: oe, view: name.index() as u8 });
+    }
+    for (w, &word) in cand.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let i = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let Some(g) = vr.regexes.get(i) else { continue };
+            if !g.gate.eval(&p.bits, p.digits) {
+                continue;
+            }
+            for m in g.regex.find_iter(bytes) {
+                let (s, e) = trim_span(bytes, m.start(), m.end());
+                if let Some((os, oe)) = view.original_span(s, e) {
+                    out.push(Hit { rule: g.rule, start: os, end: oe, view: name.index() as u8 });
+                }
             }
         }
     }
@@ -124,12 +149,12 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut hits);
     }
     // Presence of gate literals, per view (numbers shares letters' when identical).
-    let text_p = Presence::of(rules, &folded.text);
-    let letters_p = Presence::of(rules, &folded.letters);
-    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, v));
+    let text_p = Presence::of(rules, ViewName::Text, &folded.text);
+    let letters_p = Presence::of(rules, ViewName::Letters, &folded.letters);
+    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, ViewName::Numbers, v));
     let dedup_used = !rules.views[ViewName::Dedup.index()].regexes.is_empty()
         || rules.rules.iter().any(|r| r.view == ViewName::Dedup);
-    let dedup_p = if dedup_used { Presence::of(rules, &folded.dedup) } else { Presence::default() };
+    let dedup_p = if dedup_used { Presence::of(rules, ViewName::Dedup, &folded.dedup) } else { Presence::default() };
     let presence = |name: ViewName| -> &Presence {
         match name {
             ViewName::Text => &text_p,
@@ -142,7 +167,7 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         regex_hits(rules, name, view_of(folded, name), presence(name), &mut hits);
     }
     if let Some(l) = &folded.letters_l {
-        let p = Presence::of(rules, l);
+        let p = Presence::of(rules, ViewName::Letters, l);
         regex_hits(rules, ViewName::Letters, l, &p, &mut hits);
     }
     if hits.is_empty() {

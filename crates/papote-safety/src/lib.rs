@@ -9,6 +9,8 @@
 //!   leetspeak, separators, repeats, numbers in words, emoji) with offsets to the original.
 //! - [`rules`]: rules as data (`data/safety/*.toml`, embedded), compiled into Aho-Corasick
 //!   automatons and regex sets.
+//! - [`gate`]: prefilters: literals any match of a regex must contain, so most regexes are
+//!   skipped on most texts.
 //! - [`detect`]: running the rules over the views; exceptions and negative context.
 //! - [`nickname`]: nickname and room-name policy (`data/nickname/*.toml`).
 //! - [`Engine`] and [`policy`]: verdicts, category × context → action.

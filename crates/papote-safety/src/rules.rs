@@ -67,6 +67,15 @@ impl ViewName {
         }
     }
 
+    /// Views whose bytes are usually the same share prefilter literals (numbers and letters).
+    pub fn gate_slot(self) -> usize {
+        match self {
+            ViewName::Text => 0,
+            ViewName::Numbers | ViewName::Letters => 1,
+            ViewName::Dedup => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ViewName::Text => "text",
@@ -168,6 +177,40 @@ pub struct GatedRegex {
 #[derive(Debug, Default)]
 pub struct ViewRegexes {
     pub regexes: Vec<GatedRegex>,
+    /// Inverted index of the gates' first (most selective) clause: for each prefilter literal
+    /// of this view's slot, the regexes (bitset) that literal can wake up.
+    pub by_literal: Vec<Vec<u64>>,
+    /// Regexes whose first clause is not a literal clause: always candidates (bitset).
+    pub always: Vec<u64>,
+}
+
+impl ViewRegexes {
+    fn index(&mut self, literals: usize) {
+        let words = self.regexes.len().div_ceil(64);
+        self.by_literal = vec![Vec::new(); literals];
+        self.always = vec![0; words];
+        for (i, g) in self.regexes.iter().enumerate() {
+            let (w, bit) = (i / 64, 1u64 << (i % 64));
+            match g.gate.clauses.first() {
+                Some(c) if c.digits.is_none() && !c.masks.is_empty() => {
+                    for &(mw, m) in &c.masks {
+                        for b in 0..64 {
+                            if m & (1u64 << b) != 0 {
+                                let id = mw as usize * 64 + b;
+                                if let Some(list) = self.by_literal.get_mut(id) {
+                                    if list.is_empty() {
+                                        list.resize(words, 0);
+                                    }
+                                    list[w] |= bit;
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => self.always[w] |= bit,
+            }
+        }
+    }
 }
 
 /// Everything compiled.
@@ -179,10 +222,16 @@ pub struct RuleSet {
     pub dedup_ac: Option<DFA>,
     pub dedup_lits: Vec<Literal>,
     pub views: [ViewRegexes; 4],
-    /// Literals of the prefilter conditions, found by one scan per view.
-    pub gate_ac: Option<DFA>,
-    pub gate_len: usize,
-    pub gate_strings: Vec<String>,
+    /// Literals of the prefilter conditions, per view, found by one scan of that view.
+    pub gates: [ViewGate; 3],
+}
+
+/// The prefilter literals of the patterns that run on one view.
+#[derive(Debug, Default)]
+pub struct ViewGate {
+    pub dfa: Option<DFA>,
+    pub len: usize,
+    pub strings: Vec<String>,
 }
 
 fn err(file: &str, message: impl Into<String>) -> RuleError {
@@ -272,7 +321,7 @@ impl RuleSet {
         let mut dedup_pats: Vec<String> = Vec::new();
         let mut dedup_lits = Vec::new();
         let mut views: [ViewRegexes; 4] = Default::default();
-        let mut interner = GateLiterals::default();
+        let mut interners: [GateLiterals; 3] = Default::default();
         let mut ids = std::collections::HashSet::new();
         for (file, parsed) in &files {
             for def in &parsed.rule {
@@ -305,14 +354,14 @@ impl RuleSet {
                 for raw in &def.regexes {
                     let pat = expand(raw, &defs, file)?;
                     let re = build_regex(&pat, file).map_err(|e| err(file, format!("rule {}: {e}", def.id)))?;
-                    let gate = compile(&pat, &mut interner);
+                    let gate = compile(&pat, &mut interners[view.gate_slot()]);
                     views[view.index()].regexes.push(GatedRegex { rule: idx, regex: re, gate });
                 }
                 let mut compile_all = |list: &[String]| -> Result<Vec<(Regex, Gate)>, RuleError> {
                     list.iter()
                         .map(|p| {
                             let pat = expand(p, &defs, file)?;
-                            let gate = compile(&pat, &mut interner);
+                            let gate = compile(&pat, &mut interners[view.gate_slot()]);
                             Ok((build_regex(&pat, file)?, gate))
                         })
                         .collect()
@@ -340,6 +389,10 @@ impl RuleSet {
                 .map(Some)
                 .map_err(|e| err("literals", e.to_string()))
         };
+        for name in ViewName::ALL {
+            let n = interners[name.gate_slot()].strings.len();
+            views[name.index()].index(n);
+        }
         Ok(RuleSet {
             rules,
             letters_ac: build_ac(&letters_pats)?,
@@ -347,9 +400,17 @@ impl RuleSet {
             dedup_ac: build_ac(&dedup_pats)?,
             dedup_lits,
             views,
-            gate_len: interner.strings.len(),
-            gate_ac: build_ac(&interner.strings)?,
-            gate_strings: interner.strings,
+            gates: {
+                let mut out: Vec<ViewGate> = Vec::with_capacity(3);
+                for lits in interners {
+                    out.push(ViewGate {
+                        dfa: build_ac(&lits.strings)?,
+                        len: lits.strings.len(),
+                        strings: lits.strings,
+                    });
+                }
+                out.try_into().map_err(|_| err("gates", "one gate per view"))?
+            },
         })
     }
 }
