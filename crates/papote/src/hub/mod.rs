@@ -1173,7 +1173,10 @@ impl Hub {
             }
             let mut joined: Vec<Member> = ranked
                 .into_iter()
-                .map(|(distance, row)| Member { distance_km: (distance != u32::MAX).then_some(distance), ..row.clone() })
+                .map(|(distance, row)| Member {
+                    distance_km: (distance != u32::MAX).then_some(distance),
+                    ..row.clone()
+                })
                 .collect();
             sort_nearest(&mut joined);
             viewer.send(&frame(ServerMsg::Presence { joined, left: batch.left.clone() }.to_json()));

@@ -280,7 +280,8 @@ impl Room {
             RoomCmd::MemberList { outbox } => {
                 let members: Vec<Member> =
                     self.members.values().take(MEMBER_LIST_PAGE).map(|m| m.session.member()).collect();
-                let msg = ServerMsg::RoomMemberList { room: self.id.clone(), count: self.members.len() as u32, members };
+                let msg =
+                    ServerMsg::RoomMemberList { room: self.id.clone(), count: self.members.len() as u32, members };
                 outbox.send(&frame(msg.to_json()));
             }
             RoomCmd::History { before, limit, outbox } => {
