@@ -92,8 +92,18 @@ fn tune_socket(stream: &mut tokio::net::TcpStream) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "TCP_NODELAY");
     }
-    if let Err(error) = socket2::SockRef::from(&*stream).set_send_buffer_size(SOCKET_SEND_BUFFER) {
+    let socket = socket2::SockRef::from(&*stream);
+    if let Err(error) = socket.set_send_buffer_size(SOCKET_SEND_BUFFER) {
         tracing::debug!(%error, "SO_SNDBUF");
+    }
+    // A vanished peer (a phone that lost its network) is noticed by the kernel, with no timer
+    // per connection in the server: probes after 60 s of silence, every 10 s, 3 of them.
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(60))
+        .with_interval(Duration::from_secs(10))
+        .with_retries(3);
+    if let Err(error) = socket.set_tcp_keepalive(&keepalive) {
+        tracing::debug!(%error, "TCP keepalive");
     }
 }
 

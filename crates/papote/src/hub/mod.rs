@@ -42,6 +42,8 @@ const PRESENCE_JOINED_MAX: usize = 20;
 /// Above this many members online, presence batches go out every 3 seconds instead of every one.
 const LARGE_SITE: usize = 2000;
 const PRESENCE_TICK: Duration = Duration::from_secs(1);
+/// How often sessions without a connection are checked against the grace period.
+const REAP_EVERY: Duration = Duration::from_millis(250);
 const TYPING_THROTTLE: Duration = Duration::from_secs(3);
 /// Messages around a reported one that the report freezes.
 const EVIDENCE_CONTEXT: usize = 20;
@@ -199,6 +201,14 @@ impl Hub {
             shutdown,
         });
         tokio::spawn(Arc::clone(&hub).presence_loop());
+        tokio::spawn(Arc::clone(&hub).reap_loop());
+        let stopping = Arc::clone(&hub);
+        tokio::spawn(async move {
+            stopping.shutdown.cancelled().await;
+            for session in stopping.sessions.iter() {
+                session.cut_all(outbox::close::GOING_AWAY);
+            }
+        });
         hub
     }
 
@@ -271,7 +281,7 @@ impl Hub {
     }
 
     pub fn new_outbox(&self, session: &Session) -> (Outbox, tokio::sync::mpsc::Receiver<Frame>) {
-        Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames, &session.ended)
+        Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames)
     }
 
     pub fn connection_opened(&self, session: &Session, outbox: Outbox) {
@@ -298,19 +308,31 @@ impl Hub {
     }
 
     fn schedule_expiry(self: &Arc<Self>, session: &Arc<Session>) {
-        let generation = session.generation();
-        let hub = Arc::clone(self);
-        let session = Arc::clone(session);
-        let grace = self.config.session_grace;
-        tokio::spawn(async move {
+        // The reaper (`reap_loop`) ends it once the grace period has passed without a connection.
+        session.mark_detached();
+    }
+
+    /// Ends the sessions that stayed without a connection for the whole grace period. One task
+    /// for all sessions: a timer task per session would cost memory on a big site.
+    async fn reap_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(REAP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
             tokio::select! {
-                _ = tokio::time::sleep(grace) => {}
-                _ = session.ended.cancelled() => return,
+                _ = tick.tick() => {}
+                _ = self.shutdown.cancelled() => return,
             }
-            if session.connection_count() == 0 && session.generation() == generation {
-                hub.end_session(session.id).await;
+            let grace = self.config.session_grace;
+            let expired: Vec<MemberId> = self
+                .sessions
+                .iter()
+                .filter(|s| s.detached_for().is_some_and(|d| d >= grace) && s.connection_count() == 0)
+                .map(|s| s.id)
+                .collect();
+            for id in expired {
+                self.end_session(id).await;
             }
-        });
+        }
     }
 
     /// Ends a session now: closes its connections, frees its nickname, leaves its rooms and

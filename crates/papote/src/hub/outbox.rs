@@ -4,11 +4,14 @@
 //! connection's queue is full the connection is cut with 4000 ("too slow"): the client reconnects
 //! and resumes, and nobody else waits for it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::task::{Context, Poll};
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::protocol::MemberId;
 
@@ -23,6 +26,7 @@ pub fn frame(json: String) -> Frame {
 
 /// Close codes a connection can be cut with.
 pub mod close {
+    pub const GOING_AWAY: u16 = 1001;
     pub const POLICY: u16 = 1008;
     pub const TOO_SLOW: u16 = 4000;
     pub const SESSION_ENDED: u16 = 4001;
@@ -33,25 +37,42 @@ pub mod close {
 pub struct ConnState {
     pub id: u64,
     pub member: MemberId,
-    cut: CancellationToken,
     close_code: AtomicU16,
+    /// The connection task, waiting to hear of a cut. An atomic waker, not a cancellation token:
+    /// idle connections check it on every wake-up, and a token would take a lock each time.
+    waker: AtomicWaker,
 }
 
 impl ConnState {
     /// Asks the connection to close with `code`; the first reason given wins.
     pub fn cut(&self, code: u16) {
         let _ = self.close_code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
-        self.cut.cancel();
+        self.waker.wake();
     }
 
     pub fn close_code(&self) -> u16 {
         self.close_code.load(Ordering::Acquire)
     }
 
-    /// Resolves when the connection must close: cut by this outbox (too slow, a sanction), or
-    /// because its session ended or the server is stopping (the token is their child).
-    pub fn cut_requested(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
-        self.cut.clone().cancelled_owned()
+    /// Resolves (with the close code) when the connection must close: too slow, a sanction, its
+    /// session ended, the server stopping.
+    pub fn cut_requested(self: &Arc<Self>) -> CutRequested {
+        CutRequested(Arc::clone(self))
+    }
+}
+
+pub struct CutRequested(Arc<ConnState>);
+
+impl Future for CutRequested {
+    type Output = u16;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u16> {
+        // Register first, then look: a cut between the two still wakes us.
+        self.0.waker.register(cx.waker());
+        match self.0.close_code() {
+            0 => Poll::Pending,
+            code => Poll::Ready(code),
+        }
     }
 }
 
@@ -62,15 +83,9 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// `parent`: the session's token, so that ending the session cuts the connection.
-    pub fn new(
-        id: u64,
-        member: MemberId,
-        capacity: usize,
-        parent: &CancellationToken,
-    ) -> (Outbox, mpsc::Receiver<Frame>) {
+    pub fn new(id: u64, member: MemberId, capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let conn = Arc::new(ConnState { id, member, cut: parent.child_token(), close_code: AtomicU16::new(0) });
+        let conn = Arc::new(ConnState { id, member, close_code: AtomicU16::new(0), waker: AtomicWaker::new() });
         (Outbox { tx, conn }, rx)
     }
 
@@ -101,7 +116,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_outbox_cuts_its_connection_as_too_slow() {
-        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 2, &CancellationToken::new());
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 2);
         let f = frame("{}".to_owned());
         assert!(outbox.send(&f));
         assert!(outbox.send(&f));

@@ -29,7 +29,7 @@ pub const ARCHIVE_MS: i64 = 24 * 3600 * 1000;
 pub const HISTORY_PAGE_MAX: usize = 100;
 /// Members listed in `joined` (the first to arrive); `count` is always exact. Kept small: every
 /// connection keeps a write buffer as large as the largest frame it was sent.
-pub const JOIN_MEMBER_LIST: usize = 30;
+pub const JOIN_MEMBER_LIST: usize = 20;
 /// Rooms up to this size send arrivals and departures to everyone; bigger ones only their count.
 pub const LIVE_MEMBER_LIST: usize = 100;
 /// Most members in a `room_member_list` answer.

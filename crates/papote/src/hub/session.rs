@@ -94,12 +94,18 @@ pub struct Session {
     /// for the many who ignore nobody.
     ignoring: Mutex<HashSet<MemberId>>,
     ignores_anyone: AtomicBool,
-    /// Bumped on every new connection, so a grace timer knows whether someone came back.
-    generation: AtomicU64,
+    /// When the last connection closed, in milliseconds since the process started (0: attached).
+    detached_at: AtomicU64,
     state: Mutex<SessionState>,
     /// Cancelled when the session ends (or the server stops: it is a child of the hub's token):
     /// every connection closes.
     pub ended: CancellationToken,
+}
+
+/// Milliseconds since the process started: a monotonic clock that fits an atomic.
+fn process_millis() -> u64 {
+    static START: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+    START.elapsed().as_millis() as u64
 }
 
 /// Recovers a poisoned lock: the state behind it is plain data, still usable after a panic
@@ -131,7 +137,7 @@ impl Session {
             status: AtomicU8::new(0),
             ignoring: Mutex::new(HashSet::new()),
             ignores_anyone: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
+            detached_at: AtomicU64::new(0),
             state: Mutex::new(SessionState::default()),
             ended: parent.child_token(),
         }
@@ -194,8 +200,21 @@ impl Session {
         self.status.store(status.as_u8(), Ordering::Relaxed);
     }
 
+    /// No connection from now on (until `attach`): the grace period starts.
+    pub fn mark_detached(&self) {
+        self.detached_at.store(process_millis().max(1), Ordering::Release);
+    }
+
+    /// How long the session has been without a connection, if it has none.
+    pub fn detached_for(&self) -> Option<std::time::Duration> {
+        match self.detached_at.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(std::time::Duration::from_millis(process_millis().saturating_sub(at))),
+        }
+    }
+
     pub fn attach(&self, outbox: Outbox) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.detached_at.store(0, Ordering::Release);
         lock(&self.connections).push(outbox);
     }
 
@@ -204,10 +223,6 @@ impl Session {
         let mut connections = lock(&self.connections);
         connections.retain(|o| o.id() != connection);
         connections.len()
-    }
-
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
     }
 
     pub fn connection_count(&self) -> usize {

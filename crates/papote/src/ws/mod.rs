@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 use crate::chat::{Refusal, wire_code};
 use crate::hub::outbox::{Frame, Outbox, close, frame};
@@ -22,9 +21,6 @@ use crate::store::ConnectionRecord;
 const WRITE_BATCH: usize = 64;
 /// Bad frames tolerated before the connection is closed as abusive.
 const MAX_BAD_FRAMES: u32 = 20;
-const PING_EVERY: Duration = Duration::from_secs(30);
-/// A connection silent for this long (no frame, no pong) is considered gone.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// A batch that cannot be written in this long means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -98,47 +94,24 @@ impl Connection {
         if socket.send(Message::Text(welcome)).await.is_err() {
             return None;
         }
-        let mut last_heard = Instant::now();
-        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let conn = Arc::clone(&self.outbox.conn);
         // One future for every reason to close, built once (not on every frame).
         let cut = conn.cut_requested();
         tokio::pin!(cut);
-        let mut batch: Vec<Frame> = Vec::with_capacity(WRITE_BATCH);
+        // Grows only when frames actually pile up: most connections never need more than a few.
+        let mut batch: Vec<Frame> = Vec::new();
         loop {
-            // A cut sets the close code before it wakes anyone: an atomic load per turn, where
-            // polling the cancellation future on every frame would take its lock.
+            // A cut sets the close code before it wakes the task: a busy connection sees it here.
             if conn.close_code() != 0 {
                 return self.closing(socket, rx, conn.close_code()).await;
             }
             let idle = rx.is_empty();
             tokio::select! {
                 biased;
-                // Only armed when nothing is queued: a busy connection sees cuts by the check above.
-                _ = &mut cut, if idle => {
-                    let code = conn.close_code();
-                    if code != 0 {
-                        return self.closing(socket, rx, code).await;
-                    }
-                    if self.hub.shutdown_token().is_cancelled() {
-                        return Some((1001, "server_restarting"));
-                    }
-                    return Some((close::SESSION_ENDED, "session_ended"));
-                }
+                code = &mut cut, if idle => return self.closing(socket, rx, code).await,
                 received = rx.recv_many(&mut batch, WRITE_BATCH) => {
                     if received == 0 {
                         return None;
-                    }
-                    if received == 1 {
-                        // Let the other ready tasks run first: frames that arrive meanwhile go
-                        // out in the same write (one system call for several deliveries).
-                        tokio::task::yield_now().await;
-                        while batch.len() < WRITE_BATCH {
-                            match rx.try_recv() {
-                                Ok(frame) => batch.push(frame),
-                                Err(_) => break,
-                            }
-                        }
                     }
                     let write = async {
                         for frame in batch.drain(..) {
@@ -146,20 +119,24 @@ impl Connection {
                         }
                         socket.flush().await
                     };
-                    // A client that stops reading blocks the write: give up on it after a while,
-                    // or as soon as it is cut.
-                    tokio::select! {
-                        written = tokio::time::timeout(WRITE_TIMEOUT, write) => match written {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => return None,
-                            Err(_) => return Some((close::TOO_SLOW, "too_slow")),
+                    tokio::pin!(write);
+                    // Almost always the socket takes the batch at once; only a client that stops
+                    // reading blocks it, and is given up on after a while, or as soon as it is cut.
+                    let written = match futures_util::poll!(&mut write) {
+                        std::task::Poll::Ready(result) => result,
+                        std::task::Poll::Pending => tokio::select! {
+                            written = tokio::time::timeout(WRITE_TIMEOUT, &mut write) => match written {
+                                Ok(result) => result,
+                                Err(_) => return Some((close::TOO_SLOW, "too_slow")),
+                            },
+                            _ = &mut cut => return Some((close::TOO_SLOW, "too_slow")),
                         },
-                        _ = &mut cut => return Some((close::TOO_SLOW, "too_slow")),
+                    };
+                    if written.is_err() {
+                        return None;
                     }
-                    batch.clear();
                 }
                 incoming = socket.recv() => {
-                    last_heard = Instant::now();
                     match incoming {
                         None => return None,
                         Some(Err(error)) => {
@@ -180,14 +157,6 @@ impl Connection {
                         }
                         Some(Ok(Message::Close(_))) => return None,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    }
-                }
-                _ = ping.tick(), if idle => {
-                    if last_heard.elapsed() > IDLE_TIMEOUT {
-                        return Some((1001, "idle"));
-                    }
-                    if socket.send(Message::Ping(Default::default())).await.is_err() {
-                        return None;
                     }
                 }
             }
@@ -211,7 +180,12 @@ impl Connection {
             socket.flush().await
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), deliver).await;
-        Some((code, if code == close::SESSION_ENDED { "session_ended" } else { "sanctioned" }))
+        let reason = match code {
+            close::SESSION_ENDED => "session_ended",
+            close::GOING_AWAY => "server_restarting",
+            _ => "sanctioned",
+        };
+        Some((code, reason))
     }
 
     fn reply(&self, msg: ServerMsg) {
@@ -246,7 +220,9 @@ impl Connection {
             Ok(msg) => msg,
             Err(_) => return self.bad_frame("bad_frame"),
         };
-        self.dispatch(msg).await;
+        // Boxed: the dispatch future is large and only alive while a frame is handled; inline,
+        // it would make every idle connection's task that much bigger.
+        Box::pin(self.dispatch(msg)).await;
         None
     }
 
