@@ -924,6 +924,11 @@ export function onAck(msg) {
   item.pending = false;
   item.awaitConfirm = false;
   if (item.id === undefined) item.id = msg.id;
+  // A private message's place in the conversation comes with the ack (this tab gets no copy).
+  if (msg.seq !== undefined) {
+    item.seq = msg.seq;
+    conv.lastSeq = Math.max(conv.lastSeq || 0, msg.seq);
+  }
   conv.ids.add(msg.id);
   refresh(conv, item);
 }

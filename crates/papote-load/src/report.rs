@@ -81,7 +81,8 @@ pub struct Deliveries {
     pub lost: u64,
     pub loss_ratio: f64,
     pub per_second: f64,
-    /// `dm`: copies of one's own message (the server echoes to the sender's tabs).
+    /// `dm`: copies of one's own message (the server sends them only to the sender's other
+    /// tabs, so one connection per member should see none).
     pub echoes: u64,
     /// Stamped frames from outside the window (warm-up, drain).
     pub outside_window: u64,

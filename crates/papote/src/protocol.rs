@@ -520,6 +520,9 @@ pub enum ServerMsg {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none", default)]
         reference: Option<String>,
         id: u64,
+        /// For a private message: its place in the conversation (the sending tab gets no copy).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        seq: Option<u64>,
     },
     Refused {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none", default)]
@@ -669,7 +672,7 @@ mod tests {
 
     #[test]
     fn server_messages_are_tagged_with_t_and_omit_empty_options() {
-        let json = ServerMsg::Ack { reference: Some("c1".into()), id: 9 }.to_json();
+        let json = ServerMsg::Ack { reference: Some("c1".into()), id: 9, seq: None }.to_json();
         assert_eq!(json, r#"{"t":"ack","ref":"c1","id":9}"#);
         let json = ServerMsg::Pong.to_json();
         assert_eq!(json, r#"{"t":"pong"}"#);

@@ -120,7 +120,8 @@ fn room_key(room: &str) -> u64 {
 /// What happened to a private message that passed the checks.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DmOutcome {
-    Sent(u64),
+    /// Delivered; `seq` is its place in the conversation (none for a shadow-muted sender).
+    Sent { id: u64, seq: Option<u64> },
     /// Contact details, first time in this conversation: ask the sender to confirm.
     NeedsConfirm,
 }
@@ -627,6 +628,7 @@ impl Hub {
     pub async fn send_dm(
         &self,
         session: &Session,
+        origin: u64,
         to: MemberId,
         text: &str,
         confirm: bool,
@@ -690,8 +692,8 @@ impl Hub {
         if shadow {
             // Looks sent to its author; nobody else sees it, no conversation opens.
             let own = ServerMsg::Dm { from: session.id, to, seq: 0, id, text: checked.text, at, card: None };
-            session.send(&frame(own.to_json()));
-            return Ok(DmOutcome::Sent(id));
+            session.send_except(&frame(own.to_json()), origin);
+            return Ok(DmOutcome::Sent { id, seq: None });
         }
         let today = at / 86_400_000;
         enum Delivery {
@@ -756,15 +758,17 @@ impl Hub {
                     member: Some(recipient.member_for(session.position)),
                 };
                 session.send(&frame(state.to_json()));
-                session.send(&message);
+                session.send_except(&message, origin);
             }
+            // The sending connection learns the seq from its `ack`; the sender's other tabs get
+            // the message itself.
             Delivery::Opened => {
                 self.announce_open(session, &recipient);
-                session.send(&message);
+                session.send_except(&message, origin);
                 recipient.send(&message);
             }
             Delivery::Message => {
-                session.send(&message);
+                session.send_except(&message, origin);
                 recipient.send(&message);
             }
         }
@@ -776,7 +780,7 @@ impl Hub {
         if card == Some(CardKind::Contact) || checked.verdict.has(Category::Contact) {
             recipient.send(&frame(ServerMsg::Card { kind: CardKind::Contact, with: Some(session.id) }.to_json()));
         }
-        Ok(DmOutcome::Sent(id))
+        Ok(DmOutcome::Sent { id, seq: Some(seq) })
     }
 
     /// The cap on new conversations (and invitations) per window.

@@ -243,6 +243,15 @@ impl Session {
         }
     }
 
+    /// Sends a frame to every connection of this session but one.
+    pub fn send_except(&self, frame: &Frame, except: u64) {
+        for outbox in lock(&self.connections).iter() {
+            if outbox.id() != except {
+                outbox.send(frame);
+            }
+        }
+    }
+
     pub fn is_ended(&self) -> bool {
         self.ended.is_cancelled()
     }

@@ -290,7 +290,7 @@ impl Connection {
             ClientMsg::Say { room, text, reference } => {
                 let Some(reference) = self.checked_ref(reference) else { return };
                 match hub.say(&session, &room, &text).await {
-                    Ok(id) => self.reply(ServerMsg::Ack { reference, id }),
+                    Ok(id) => self.reply(ServerMsg::Ack { reference, id, seq: None }),
                     Err(refusal) => self.refuse(reference, refusal),
                 }
             }
@@ -301,8 +301,8 @@ impl Connection {
             },
             ClientMsg::Dm { to, text, reference, confirm } => {
                 let Some(reference) = self.checked_ref(reference) else { return };
-                match hub.send_dm(&session, to, &text, confirm).await {
-                    Ok(DmOutcome::Sent(id)) => self.reply(ServerMsg::Ack { reference, id }),
+                match hub.send_dm(&session, self.outbox.id(), to, &text, confirm).await {
+                    Ok(DmOutcome::Sent { id, seq }) => self.reply(ServerMsg::Ack { reference, id, seq }),
                     Ok(DmOutcome::NeedsConfirm) => {
                         self.reply(ServerMsg::Confirm { reference, kind: CardKind::Contact, to });
                     }
