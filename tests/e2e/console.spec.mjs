@@ -65,7 +65,7 @@ test('a report goes through the console to a ban with its statement of reasons',
       const top = page.locator('table.queue tbody tr').first();
       await top.waitFor({ timeout: TIMEOUT });
       assert.match(await top.innerText(), /Bruno/);
-      assert.match(await top.innerText(), /harassment_or_hate/);
+      assert.match(await top.innerText(), /harcèlement ou haine/);
       t.diagnostic(`login to queue: ${Date.now() - started} ms`);
       await shot(page, 'console-queue', { fullPage: true });
       await axeReport(t, page, 'console queue');

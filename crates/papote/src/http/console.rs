@@ -457,7 +457,7 @@ async fn case_page(state: &AppState, moderator: &Moderator, id: i64, flash: Stri
         .map(|l| format!("{} · {} ({}) · lien : {}", format_utc(l.entered_at), l.nickname, l.member_id, l.link))
         .collect();
     let categories = categories_text(&case.categories);
-    let reason = default_reason(&categories);
+    let reason = default_reason(&case.categories);
     let page = CasePage {
         nav: nav(state, moderator).await,
         page: "case",
