@@ -10,6 +10,7 @@
 //! - [`hub`]: live state: sessions, rooms (one task each), private conversations, presence, outboxes.
 //! - [`chat`]: the message pipeline, sanitise → rate limit → flood → safety.
 //! - [`moderation`]: sanctions, statements of reasons, appeals, escalation, panic mode, audit.
+//! - [`broker`]: what nodes share (events, claims, counters, liveness): in-process or Redis.
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
 //! - [`telemetry`]: Prometheus metrics.
 //! - [`i18n`]: every sentence the server says, in French and English.
@@ -18,6 +19,7 @@
 //! `store`, `protocol` and `papote_safety`, never axum routing or sqlx directly.
 
 pub mod app;
+pub mod broker;
 pub mod chat;
 pub mod clock;
 pub mod config;
