@@ -28,6 +28,8 @@ const ROOMS_TOML: &str = include_str!("../../../data/rooms.toml");
 pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("broker: {0}")]
+    Broker(#[from] crate::broker::BrokerError),
     #[error("safety rules: {0}")]
     Rules(String),
     #[error("rooms: {0}")]
@@ -142,7 +144,8 @@ pub async fn start(listener: TcpListener, config: Config) -> Result<Server, AppE
         outbox_frames: config.outbox_frames,
         private_room_max_members: config.private_room_max_members,
     };
-    let hub = Hub::new(hub_config, &rooms, Arc::clone(&store), pipeline, shutdown.clone());
+    let broker = crate::broker::open(config.broker.as_deref()).await?;
+    let hub = Hub::new(hub_config, &rooms, Arc::clone(&store), broker, pipeline, shutdown.clone());
     if config.insecure_skip_proof_of_work {
         tracing::warn!("PROOF OF WORK IS OFF (--insecure-skip-proof-of-work): bots can enter freely; load tests only");
     }

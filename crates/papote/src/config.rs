@@ -19,6 +19,11 @@ pub struct Config {
     #[arg(long, env = "PAPOTE_DATABASE", default_value = "papote.db")]
     pub database: String,
 
+    /// The broker that links several nodes: a `redis://` URL. Without one, this node runs alone
+    /// with an in-process broker.
+    #[arg(long, env = "PAPOTE_BROKER")]
+    pub broker: Option<String>,
+
     /// Secret for the encrypted cookies (at least 64 bytes, base64 or hex not required: any text).
     /// When empty, a random secret is generated once and kept in the database, so every node
     /// sharing that database agrees on it.
@@ -95,6 +100,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database: "sqlite::memory:".to_owned(),
+            broker: None,
             cookie_secret: String::new(),
             secure_cookies: false,
             trust_proxy: false,

@@ -27,6 +27,11 @@ impl Position {
         Position { lat: lat.to_radians(), lon: lon.to_radians() }
     }
 
+    /// (latitude, longitude) in degrees.
+    pub fn to_degrees(self) -> (f64, f64) {
+        (self.lat.to_degrees(), self.lon.to_degrees())
+    }
+
     /// Great-circle distance in kilometres (haversine).
     pub fn distance_km(self, other: Position) -> f64 {
         const EARTH_RADIUS_KM: f64 = 6371.0;

@@ -4,13 +4,13 @@
 //! outboxes, and the connection tasks write them. Locks here are short, synchronous, and never
 //! held across `.await`.
 
+mod dm;
 pub mod outbox;
 mod private;
 pub mod room;
 pub mod session;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -24,17 +24,14 @@ use tokio_util::sync::CancellationToken;
 use self::outbox::{Frame, Outbox, frame};
 use self::room::{RoomCmd, RoomHandle};
 use self::session::{MemberFilter, Session, lock};
+use crate::broker::{Broker, ClusterEvent, NodeId, SharedMember};
 use crate::chat::{Checked, Decision, Pipeline, Refusal};
+use crate::entry::communes::Position;
 use crate::protocol::{
-    CardKind, Conversation as WireConversation, ConversationState, DmEntry, FRAME_MAX_BYTES, Limits, MESSAGE_MAX_CHARS,
-    Member, MemberId, PROTOCOL_VERSION, ReportCategory, RequestMessage, RoomInfo, ServerMsg,
+    FRAME_MAX_BYTES, Limits, MESSAGE_MAX_CHARS, Member, MemberId, PROTOCOL_VERSION, ReportCategory, RoomInfo, ServerMsg,
 };
 use crate::store::{NewCase, NewReport, Store};
 
-/// Messages kept per private conversation (for resuming and for report evidence).
-const DM_HISTORY: usize = 500;
-/// Private messages are kept this long at most (the retention window).
-const DM_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Members listed in `members`.
 const MEMBER_LIST_MAX: usize = 200;
 /// New arrivals sent to one viewer in one presence batch (the nearest ones).
@@ -48,6 +45,8 @@ const TYPING_THROTTLE: Duration = Duration::from_secs(3);
 /// Messages around a reported one that the report freezes.
 const EVIDENCE_CONTEXT: usize = 20;
 
+pub use self::dm::DmOutcome;
+use self::dm::room_key;
 pub use crate::clock::now_ms;
 
 #[derive(Clone, Debug)]
@@ -73,57 +72,27 @@ pub struct RoomSpec {
     pub banner_en: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Requested,
-    Open,
-    Declined,
+/// A member anywhere on the site: their session here, or what their node told the others.
+pub enum Someone {
+    Local(Arc<Session>),
+    Remote(SharedMember),
 }
 
-struct Conversation {
-    initiator: MemberId,
-    phase: Phase,
-    seq: u64,
-    history: VecDeque<DmEntry>,
-    /// Day (Unix days) the meeting card was last shown, so it shows once a day.
-    meeting_card_day: Option<i64>,
-}
-
-impl Conversation {
-    fn state_for(&self, viewer: MemberId) -> ConversationState {
-        match (self.phase, self.initiator == viewer) {
-            (Phase::Requested, true) => ConversationState::PendingOut,
-            (Phase::Requested, false) => ConversationState::PendingIn,
-            (Phase::Open, _) => ConversationState::Open,
-            (Phase::Declined, true) => ConversationState::Declined,
-            (Phase::Declined, false) => ConversationState::Refused,
+impl Someone {
+    pub fn id(&self) -> MemberId {
+        match self {
+            Someone::Local(s) => s.id,
+            Someone::Remote(r) => r.member.id,
         }
     }
-}
 
-fn pair(a: MemberId, b: MemberId) -> (MemberId, MemberId) {
-    if a < b { (a, b) } else { (b, a) }
-}
-
-fn conversation_key(a: MemberId, b: MemberId) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    pair(a, b).hash(&mut hasher);
-    hasher.finish() | 1
-}
-
-fn room_key(room: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    room.hash(&mut hasher);
-    hasher.finish() & !1
-}
-
-/// What happened to a private message that passed the checks.
-#[derive(Debug, PartialEq, Eq)]
-pub enum DmOutcome {
-    /// Delivered; `seq` is its place in the conversation (none for a shadow-muted sender).
-    Sent { id: u64, seq: Option<u64> },
-    /// Contact details, first time in this conversation: ask the sender to confirm.
-    NeedsConfirm,
+    /// As `viewer` sees them (with a rounded distance).
+    pub fn member_for(&self, viewer: Option<Position>) -> Member {
+        match self {
+            Someone::Local(s) => s.member_for(viewer),
+            Someone::Remote(r) => dm::shared_member_for(r, viewer),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -140,7 +109,13 @@ pub struct Hub {
     rooms: Vec<Arc<RoomHandle>>,
     private_rooms: DashMap<String, Arc<RoomHandle>>,
     room_index: HashMap<String, usize>,
-    conversations: Mutex<HashMap<(MemberId, MemberId), Conversation>>,
+    /// Private conversations, one view per side (`dm.rs`).
+    views: Mutex<dm::Views>,
+    /// Members whose sessions live on other nodes (empty on a single node).
+    remote: RwLock<HashMap<MemberId, SharedMember>>,
+    broker: Arc<dyn Broker>,
+    /// Events for other nodes, published in order by one task.
+    outgoing: tokio::sync::mpsc::UnboundedSender<(Option<NodeId>, ClusterEvent)>,
     /// (blocker, blocked)
     blocks: RwLock<HashSet<(MemberId, MemberId)>>,
     presence: Mutex<PresenceBatch>,
@@ -159,9 +134,11 @@ impl Hub {
         config: HubConfig,
         rooms: &[RoomSpec],
         store: Arc<dyn Store>,
+        broker: Arc<dyn Broker>,
         pipeline: Pipeline,
         shutdown: CancellationToken,
     ) -> Arc<Hub> {
+        let (outgoing, outgoing_rx) = tokio::sync::mpsc::unbounded_channel();
         let handles: Vec<Arc<RoomHandle>> = rooms
             .iter()
             .map(|spec| {
@@ -190,7 +167,10 @@ impl Hub {
             rooms: handles,
             private_rooms: DashMap::new(),
             room_index,
-            conversations: Mutex::new(HashMap::new()),
+            views: Mutex::new(HashMap::new()),
+            remote: RwLock::new(HashMap::new()),
+            broker,
+            outgoing,
             blocks: RwLock::new(HashSet::new()),
             presence: Mutex::new(PresenceBatch::default()),
             panic: Mutex::new(None),
@@ -203,6 +183,7 @@ impl Hub {
         });
         tokio::spawn(Arc::clone(&hub).presence_loop());
         tokio::spawn(Arc::clone(&hub).reap_loop());
+        tokio::spawn(Arc::clone(&hub).outgoing_loop(outgoing_rx));
         let stopping = Arc::clone(&hub);
         tokio::spawn(async move {
             stopping.shutdown.cancelled().await;
@@ -211,6 +192,54 @@ impl Hub {
             }
         });
         hub
+    }
+
+    /// Publishes events for other nodes one at a time, so that two events for the same peer
+    /// arrive in the order they were sent.
+    async fn outgoing_loop(
+        self: Arc<Self>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<(Option<NodeId>, ClusterEvent)>,
+    ) {
+        while let Some((node, event)) = rx.recv().await {
+            let sent = match node {
+                Some(node) => self.broker.send_to(node, &event).await,
+                None => self.broker.broadcast(&event).await,
+            };
+            if let Err(error) = sent {
+                tracing::warn!(%error, "could not reach the other nodes");
+            }
+        }
+    }
+
+    /// Queues an event for one node.
+    pub(crate) fn send_to_node(&self, node: NodeId, event: ClusterEvent) {
+        let _ = self.outgoing.send((Some(node), event));
+    }
+
+    /// Queues an event for every node (this one included).
+    pub(crate) fn broadcast(&self, event: ClusterEvent) {
+        let _ = self.outgoing.send((None, event));
+    }
+
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
+    }
+
+    /// A member anywhere on the site.
+    pub fn find(&self, id: MemberId) -> Option<Someone> {
+        if let Some(session) = self.session(id) {
+            return Some(Someone::Local(session));
+        }
+        self.remote.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().map(Someone::Remote)
+    }
+
+    /// How a local member is described to the other nodes.
+    pub fn shared_member(&self, session: &Session) -> SharedMember {
+        SharedMember {
+            member: session.member(),
+            position: session.position.map(|p| p.to_degrees()),
+            node: self.broker.node(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -359,20 +388,7 @@ impl Hub {
                 presence.left.push(id);
             }
         }
-        let peers: Vec<MemberId> = {
-            let mut conversations = lock(&self.conversations);
-            let keys: Vec<(MemberId, MemberId)> =
-                conversations.keys().filter(|(a, b)| *a == id || *b == id).copied().collect();
-            keys.into_iter()
-                .filter_map(|key| conversations.remove(&key).map(|_| if key.0 == id { key.1 } else { key.0 }))
-                .collect()
-        };
-        let closed = |peer| ServerMsg::DmState { with: peer, state: ConversationState::Closed, member: None };
-        for peer in peers {
-            if let Some(other) = self.session(peer) {
-                other.send(&frame(closed(id).to_json()));
-            }
-        }
+        self.close_conversations(id);
         self.blocks.write().unwrap_or_else(|p| p.into_inner()).retain(|(a, b)| *a != id && *b != id);
         if let Err(error) = self.store.end_entry(&id.encode(), now_ms()).await {
             tracing::warn!(%error, "could not record the end of a session");
@@ -389,21 +405,7 @@ impl Hub {
 
     pub fn welcome(&self, session: &Session, english: bool) -> Frame {
         let joined: Vec<String> = session.state().rooms.iter().cloned().collect();
-        let conversations = {
-            let all = lock(&self.conversations);
-            all.iter()
-                .filter(|((a, b), _)| *a == session.id || *b == session.id)
-                .filter_map(|((a, b), c)| {
-                    let peer = if *a == session.id { *b } else { *a };
-                    let other = self.session(peer)?;
-                    Some(WireConversation {
-                        with: other.member_for(session.position),
-                        state: c.state_for(session.id),
-                        seq: c.seq,
-                    })
-                })
-                .collect()
-        };
+        let conversations = self.conversations_of(session.id);
         let blocked = {
             let blocks = self.blocks.read().unwrap_or_else(|p| p.into_inner());
             blocks.iter().filter(|(blocker, _)| *blocker == session.id).map(|(_, b)| *b).collect()
@@ -623,166 +625,6 @@ impl Hub {
         self.blocks.write().unwrap_or_else(|p| p.into_inner()).remove(&(session.id, member));
     }
 
-    // ----- Private messages -----------------------------------------------------------------
-
-    pub async fn send_dm(
-        &self,
-        session: &Session,
-        origin: u64,
-        to: MemberId,
-        text: &str,
-        confirm: bool,
-    ) -> Result<DmOutcome, Refusal> {
-        if to == session.id {
-            return Err(Refusal::new("self"));
-        }
-        let recipient = self.session(to).ok_or(Refusal::new("unknown_member"))?;
-        if self.is_blocked_either(session.id, to) {
-            return Err(Refusal::new("blocked"));
-        }
-        let key = pair(session.id, to);
-        let conversation_hash = conversation_key(session.id, to);
-        let existing = {
-            let conversations = lock(&self.conversations);
-            conversations.get(&key).map(|c| (c.phase, c.initiator))
-        };
-        let now = Instant::now();
-        let opens_new = existing.is_none();
-        let shadow;
-        {
-            let mut state = session.state();
-            if state.dm_suspended {
-                return Err(Refusal::new("dm_suspended"));
-            }
-            self.may_post(session, &state, now)?;
-            shadow = state.is_shadow_muted(now);
-            match existing {
-                Some((Phase::Requested, initiator)) if initiator == session.id => {
-                    return Err(Refusal::new("request_pending"));
-                }
-                Some((Phase::Declined, initiator)) if initiator == session.id => return Err(Refusal::new("declined")),
-                None => self.new_conversation_allowed(&mut state, now)?,
-                _ => {}
-            }
-        }
-        let checked = {
-            let mut state = session.state();
-            self.pipeline.check(&mut state.sender, conversation_hash, text, Context::Dm, now)?
-        };
-        let card = match checked.decision {
-            Decision::Deliver { card } => card,
-            Decision::Hold { code } => return Err(Refusal::new(code)),
-            Decision::Flag { code } => {
-                let context = self.dm_evidence(key, None);
-                self.open_automatic_case(session, &checked, &format!("dm:{}", to.encode()), context).await?;
-                return Err(Refusal::new(code));
-            }
-        };
-        if checked.verdict.has(Category::Contact) {
-            let mut state = session.state();
-            if !confirm && !state.contact_confirmed.contains(&conversation_hash) {
-                // Not sent: the same text comes back with `confirm`, so it must not count as a repeat.
-                state.sender.flood.forget_last();
-                return Ok(DmOutcome::NeedsConfirm);
-            }
-            state.contact_confirmed.insert(conversation_hash);
-        }
-        let id = self.next_message_id();
-        let at = now_ms();
-        if shadow {
-            // Looks sent to its author; nobody else sees it, no conversation opens.
-            let own = ServerMsg::Dm { from: session.id, to, seq: 0, id, text: checked.text, at, card: None };
-            session.send_except(&frame(own.to_json()), origin);
-            return Ok(DmOutcome::Sent { id, seq: None });
-        }
-        let today = at / 86_400_000;
-        enum Delivery {
-            Request,
-            Opened,
-            Message,
-        }
-        let (delivery, seq, meeting_card) = {
-            let mut conversations = lock(&self.conversations);
-            let conversation = conversations.entry(key).or_insert_with(|| Conversation {
-                initiator: session.id,
-                phase: Phase::Requested,
-                seq: 0,
-                history: VecDeque::new(),
-                meeting_card_day: None,
-            });
-            let delivery = match conversation.phase {
-                Phase::Requested if conversation.seq == 0 => Delivery::Request,
-                Phase::Requested if conversation.initiator == session.id => {
-                    return Err(Refusal::new("request_pending"));
-                }
-                Phase::Declined if conversation.initiator == session.id => return Err(Refusal::new("declined")),
-                // The one who was asked answers (or writes after declining): that opens it.
-                Phase::Requested | Phase::Declined => {
-                    conversation.phase = Phase::Open;
-                    Delivery::Opened
-                }
-                Phase::Open => Delivery::Message,
-            };
-            conversation.seq += 1;
-            if conversation.history.len() == DM_HISTORY {
-                conversation.history.pop_front();
-            }
-            conversation.history.push_back(DmEntry {
-                seq: conversation.seq,
-                id,
-                from: session.id,
-                text: checked.text.clone(),
-                at,
-            });
-            let meeting_card = card == Some(CardKind::Meeting) && conversation.meeting_card_day != Some(today);
-            if meeting_card {
-                conversation.meeting_card_day = Some(today);
-            }
-            (delivery, conversation.seq, meeting_card)
-        };
-        if opens_new {
-            session.state().new_conversations.push_back(now);
-        }
-        let message = ServerMsg::Dm { from: session.id, to, seq, id, text: checked.text.clone(), at, card }.to_json();
-        let message = frame(message);
-        match delivery {
-            Delivery::Request => {
-                let request = ServerMsg::DmRequest {
-                    from: session.member_for(recipient.position),
-                    message: RequestMessage { seq, id, text: checked.text, at },
-                };
-                recipient.send(&frame(request.to_json()));
-                let state = ServerMsg::DmState {
-                    with: to,
-                    state: ConversationState::PendingOut,
-                    member: Some(recipient.member_for(session.position)),
-                };
-                session.send(&frame(state.to_json()));
-                session.send_except(&message, origin);
-            }
-            // The sending connection learns the seq from its `ack`; the sender's other tabs get
-            // the message itself.
-            Delivery::Opened => {
-                self.announce_open(session, &recipient);
-                session.send_except(&message, origin);
-                recipient.send(&message);
-            }
-            Delivery::Message => {
-                session.send_except(&message, origin);
-                recipient.send(&message);
-            }
-        }
-        crate::telemetry::hot().dm_messages.increment(1);
-        if meeting_card {
-            session.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(to) }.to_json()));
-            recipient.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(session.id) }.to_json()));
-        }
-        if card == Some(CardKind::Contact) || checked.verdict.has(Category::Contact) {
-            recipient.send(&frame(ServerMsg::Card { kind: CardKind::Contact, with: Some(session.id) }.to_json()));
-        }
-        Ok(DmOutcome::Sent { id, seq: Some(seq) })
-    }
-
     /// The cap on new conversations (and invitations) per window.
     fn new_conversation_allowed(&self, state: &mut session::SessionState, now: Instant) -> Result<(), Refusal> {
         let window = self.config.new_conversations_window;
@@ -797,95 +639,6 @@ impl Hub {
             });
         }
         Ok(())
-    }
-
-    fn announce_open(&self, a: &Session, b: &Session) {
-        let to_a =
-            ServerMsg::DmState { with: b.id, state: ConversationState::Open, member: Some(b.member_for(a.position)) };
-        let to_b =
-            ServerMsg::DmState { with: a.id, state: ConversationState::Open, member: Some(a.member_for(b.position)) };
-        a.send(&frame(to_a.to_json()));
-        b.send(&frame(to_b.to_json()));
-    }
-
-    pub fn dm_accept(&self, session: &Session, with: MemberId) -> Result<(), Refusal> {
-        let other = self.session(with).ok_or(Refusal::new("unknown_member"))?;
-        if session.state().dm_suspended {
-            return Err(Refusal::new("dm_suspended"));
-        }
-        {
-            let mut conversations = lock(&self.conversations);
-            let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
-            if conversation.initiator == session.id {
-                return Err(Refusal::new("request_pending"));
-            }
-            conversation.phase = Phase::Open;
-        }
-        self.announce_open(session, &other);
-        Ok(())
-    }
-
-    pub fn dm_decline(&self, session: &Session, with: MemberId) -> Result<(), Refusal> {
-        {
-            let mut conversations = lock(&self.conversations);
-            let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
-            if conversation.initiator == session.id {
-                return Err(Refusal::new("request_pending"));
-            }
-            conversation.phase = Phase::Declined;
-        }
-        session.send(&frame(ServerMsg::DmState { with, state: ConversationState::Refused, member: None }.to_json()));
-        if let Some(other) = self.session(with) {
-            other.send(&frame(
-                ServerMsg::DmState { with: session.id, state: ConversationState::Declined, member: None }.to_json(),
-            ));
-        }
-        Ok(())
-    }
-
-    pub fn dm_history(
-        &self,
-        session: &Session,
-        with: MemberId,
-        since: Option<u64>,
-        before: Option<u64>,
-        limit: Option<u32>,
-    ) -> Result<Frame, Refusal> {
-        let mut conversations = lock(&self.conversations);
-        let conversation = conversations.get_mut(&pair(session.id, with)).ok_or(Refusal::new("unknown_member"))?;
-        let oldest_kept = now_ms() - DM_RETENTION_MS;
-        while conversation.history.front().is_some_and(|m| m.at < oldest_kept) {
-            conversation.history.pop_front();
-        }
-        let (messages, more) = match before {
-            Some(before) => {
-                let older: Vec<&DmEntry> = conversation.history.iter().filter(|m| m.seq < before).collect();
-                let take = (limit.unwrap_or(50) as usize).clamp(1, 100);
-                let page = &older[older.len().saturating_sub(take)..];
-                (page.iter().map(|m| (*m).clone()).collect::<Vec<_>>(), older.len() > page.len())
-            }
-            None => (conversation.history.iter().filter(|m| since.is_none_or(|s| m.seq > s)).cloned().collect(), false),
-        };
-        Ok(frame(ServerMsg::DmHistory { with, messages, more }.to_json()))
-    }
-
-    pub fn typing_to(&self, session: &Session, to: MemberId) {
-        let open = lock(&self.conversations).get(&pair(session.id, to)).is_some_and(|c| c.phase == Phase::Open);
-        if !open || !self.typing_allowed(session, conversation_key(session.id, to)) {
-            return;
-        }
-        if let Some(other) = self.session(to) {
-            let msg = ServerMsg::Typing { room: None, from: Some(session.id), member: session.author() };
-            other.send(&frame(msg.to_json()));
-        }
-    }
-
-    fn dm_evidence(&self, key: (MemberId, MemberId), around: Option<u64>) -> Vec<serde_json::Value> {
-        let conversations = lock(&self.conversations);
-        let Some(conversation) = conversations.get(&key) else { return Vec::new() };
-        let entries: Vec<serde_json::Value> =
-            conversation.history.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
-        window_around(entries, around)
     }
 
     // ----- Safety side effects --------------------------------------------------------------
@@ -940,23 +693,6 @@ impl Hub {
         Ok(())
     }
 
-    /// The member said they were under 18: no more private messages, and everyone they were
-    /// talking with is warned.
-    fn suspend_private_messages(&self, session: &Session) {
-        session.state().dm_suspended = true;
-        let peers: Vec<MemberId> = lock(&self.conversations)
-            .keys()
-            .filter(|(a, b)| *a == session.id || *b == session.id)
-            .map(|(a, b)| if *a == session.id { *b } else { *a })
-            .collect();
-        let warning = |with| frame(ServerMsg::Card { kind: CardKind::MinorWarning, with: Some(with) }.to_json());
-        for peer in peers {
-            if let Some(other) = self.session(peer) {
-                other.send(&warning(session.id));
-            }
-        }
-    }
-
     // ----- Reports --------------------------------------------------------------------------
 
     /// Freezes the evidence and stores the report durably; returns once it is committed.
@@ -980,7 +716,7 @@ impl Hub {
                 let all = self.recent_room_messages(&handle).await;
                 window_around(all, message)
             }
-            None => self.dm_evidence(pair(reporter.id, target), message),
+            None => self.dm_evidence(reporter.id, target, message),
         };
         let reported_message =
             recent.iter().find(|m| message.is_some() && m.get("id").and_then(|v| v.as_u64()) == message).cloned();
@@ -1067,30 +803,6 @@ impl Hub {
             "mute" => state.muted_until = None,
             "shadow_mute" => state.shadow_muted = None,
             _ => {}
-        }
-    }
-
-    fn delete_private_messages(&self, member: MemberId, ids: &[u64]) {
-        let mut peers = Vec::new();
-        {
-            let mut conversations = lock(&self.conversations);
-            for ((a, b), conversation) in conversations.iter_mut() {
-                if *a != member && *b != member {
-                    continue;
-                }
-                let before = conversation.history.len();
-                conversation.history.retain(|m| !(m.from == member && ids.contains(&m.id)));
-                if conversation.history.len() != before {
-                    peers.push(*a);
-                    peers.push(*b);
-                }
-            }
-        }
-        let notice = frame(ServerMsg::Deleted { room: None, ids: ids.to_vec() }.to_json());
-        for peer in peers {
-            if let Some(session) = self.session(peer) {
-                session.send(&notice);
-            }
         }
     }
 
@@ -1293,14 +1005,5 @@ mod tests {
         sort_nearest(&mut list);
         let order: Vec<&str> = list.iter().map(|m| m.nickname.as_str()).collect();
         assert_eq!(order, ["z", "a", "b", "c"]);
-    }
-
-    #[test]
-    fn conversation_and_room_keys_never_collide() {
-        let a = MemberId(1);
-        let b = MemberId(2);
-        assert_eq!(conversation_key(a, b), conversation_key(b, a));
-        assert_eq!(conversation_key(a, b) & 1, 1);
-        assert_eq!(room_key("cuisine") & 1, 0);
     }
 }
