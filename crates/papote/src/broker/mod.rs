@@ -48,11 +48,18 @@ pub struct SharedMember {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum RoomWire {
-    Say { author: Author, id: u64, text: String, at: i64, card: Option<CardKind> },
-    Join { member: Member },
-    Leave { member: MemberId },
-    Typing { author: Author },
-    Delete { ids: Vec<u64> },
+    Say {
+        author: Author,
+        id: u64,
+        text: String,
+        at: i64,
+        card: Option<CardKind>,
+    },
+    /// Arrivals and departures on the publishing node, batched.
+    Members {
+        joined: Vec<SharedMember>,
+        left: Vec<MemberId>,
+    },
 }
 
 /// Relay traffic for a WebSocket that reached a node other than its session's home.
@@ -85,6 +92,11 @@ pub enum ClusterEvent {
         room: String,
         seq: u64,
         event: RoomWire,
+    },
+    /// Someone is typing in a room (not numbered: nothing to replay).
+    RoomTyping {
+        room: String,
+        author: Author,
     },
     /// A ready-made frame for one member, for the node that holds their session.
     Deliver {

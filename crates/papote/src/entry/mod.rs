@@ -242,6 +242,11 @@ impl Gate {
         if !hub.reserve_nickname(&skeleton, id) {
             return Err(vec![EntryError::field(409, "nickname_taken", "nickname")]);
         }
+        // With several nodes, the nickname must also be free on the others.
+        if !hub.claim_nickname(&skeleton, id).await {
+            hub.release_nickname(&skeleton, id);
+            return Err(vec![EntryError::field(409, "nickname_taken", "nickname")]);
+        }
         let profile = Profile {
             id,
             nickname: form.nickname,

@@ -208,11 +208,23 @@ async fn websocket(
     if !same_origin(&headers) {
         return simple_error(lang, StatusCode::FORBIDDEN, "bad_request");
     }
-    let Some(session) = jar.get(SESSION_COOKIE).and_then(|c| state.hub.session_by_token(c.value())) else {
-        return simple_error(lang, StatusCode::UNAUTHORIZED, "no_session");
-    };
+    let token = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
     let address = client_address(peer, &headers, state.config.trust_proxy);
     let hub = state.hub.clone();
+    let session = token.as_deref().and_then(|t| state.hub.session_by_token(t));
+    let Some(session) = session else {
+        // Several nodes, no stickiness: the session may live on another node; relay to it.
+        if let Some(token) = token
+            && let Some((home, _)) = state.hub.session_home(&token).await
+            && home != state.hub.broker().node()
+        {
+            return upgrade
+                .max_message_size(FRAME_MAX_BYTES)
+                .max_frame_size(FRAME_MAX_BYTES)
+                .on_upgrade(move |socket| ws::serve_relay(socket, hub, token, home, lang, address));
+        }
+        return simple_error(lang, StatusCode::UNAUTHORIZED, "no_session");
+    };
     upgrade
         .max_message_size(FRAME_MAX_BYTES)
         .max_frame_size(FRAME_MAX_BYTES)

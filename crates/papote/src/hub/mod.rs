@@ -4,9 +4,11 @@
 //! outboxes, and the connection tasks write them. Locks here are short, synchronous, and never
 //! held across `.await`.
 
+mod cluster;
 mod dm;
 pub mod outbox;
 mod private;
+mod relay;
 pub mod room;
 pub mod session;
 
@@ -24,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use self::outbox::{Frame, Outbox, frame};
 use self::room::{RoomCmd, RoomHandle};
 use self::session::{MemberFilter, Session, lock};
-use crate::broker::{Broker, ClusterEvent, NodeId, SharedMember};
+use crate::broker::{Broker, ClusterEvent, NodeId, RoomWire, SharedMember};
 use crate::chat::{Checked, Decision, Pipeline, Refusal};
 use crate::entry::communes::Position;
 use crate::protocol::{
@@ -114,6 +116,10 @@ pub struct Hub {
     /// Members whose sessions live on other nodes (empty on a single node).
     remote: RwLock<HashMap<MemberId, SharedMember>>,
     broker: Arc<dyn Broker>,
+    /// Relayed connections whose session lives here: their client frames' inbox.
+    relay_homes: DashMap<u64, tokio::sync::mpsc::Sender<String>>,
+    /// Relayed connections whose socket is here: the way down to it.
+    relay_sockets: DashMap<u64, tokio::sync::mpsc::Sender<crate::ws::RelayDown>>,
     /// Events for other nodes, published in order by one task.
     outgoing: tokio::sync::mpsc::UnboundedSender<(Option<NodeId>, ClusterEvent)>,
     /// (blocker, blocked)
@@ -142,7 +148,8 @@ impl Hub {
         let handles: Vec<Arc<RoomHandle>> = rooms
             .iter()
             .map(|spec| {
-                let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone());
+                let shared = broker.is_shared().then(|| Arc::clone(&broker));
+                let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone(), shared);
                 Arc::new(RoomHandle {
                     id: spec.id.clone(),
                     name: spec.name.clone(),
@@ -170,6 +177,8 @@ impl Hub {
             views: Mutex::new(HashMap::new()),
             remote: RwLock::new(HashMap::new()),
             broker,
+            relay_homes: DashMap::new(),
+            relay_sockets: DashMap::new(),
             outgoing,
             blocks: RwLock::new(HashSet::new()),
             presence: Mutex::new(PresenceBatch::default()),
@@ -184,6 +193,7 @@ impl Hub {
         tokio::spawn(Arc::clone(&hub).presence_loop());
         tokio::spawn(Arc::clone(&hub).reap_loop());
         tokio::spawn(Arc::clone(&hub).outgoing_loop(outgoing_rx));
+        hub.start_cluster();
         let stopping = Arc::clone(&hub);
         tokio::spawn(async move {
             stopping.shutdown.cancelled().await;
@@ -219,6 +229,10 @@ impl Hub {
     /// Queues an event for every node (this one included).
     pub(crate) fn broadcast(&self, event: ClusterEvent) {
         let _ = self.outgoing.send((None, event));
+    }
+
+    pub(crate) fn relay_sockets(&self) -> &DashMap<u64, tokio::sync::mpsc::Sender<crate::ws::RelayDown>> {
+        &self.relay_sockets
     }
 
     pub fn broker(&self) -> &Arc<dyn Broker> {
@@ -287,6 +301,7 @@ impl Hub {
         self.sessions.insert(session.id, Arc::clone(&session));
         self.tokens.insert(session.token.clone(), Arc::clone(&session));
         lock(&self.presence).joined.push(session.id);
+        self.announce(&session);
         // A session nobody connects to ends like one whose last connection closed.
         self.schedule_expiry(&session);
     }
@@ -373,6 +388,7 @@ impl Hub {
         session.ended.cancel();
         self.tokens.remove(&session.token);
         self.release_nickname(&session.skeleton, id);
+        self.retire(&session).await;
         let rooms: Vec<String> = std::mem::take(&mut session.state().rooms).into_iter().collect();
         for room in rooms {
             if let Some(handle) = self.room(&room) {
@@ -491,9 +507,18 @@ impl Hub {
         match checked.decision {
             Decision::Deliver { card } => {
                 let id = self.next_message_id();
-                let command =
-                    RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card, shadow };
-                handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))?;
+                if self.shared() && !shadow {
+                    // Several nodes: the broker numbers it and every node's room delivers it.
+                    let event = RoomWire::Say { author: session.author(), id, text: checked.text, at: now_ms(), card };
+                    self.broker.publish_room(room, &event).await.map_err(|error| {
+                        tracing::warn!(%error, "could not publish a room message");
+                        Refusal::new("internal")
+                    })?;
+                } else {
+                    let command =
+                        RoomCmd::Say { author: session.author(), id, text: checked.text, at: now_ms(), card, shadow };
+                    handle.tx.send(command).await.map_err(|_| Refusal::new("internal"))?;
+                }
                 crate::telemetry::hot().room_messages.increment(1);
                 Ok(id)
             }
@@ -522,8 +547,19 @@ impl Hub {
         Ok(())
     }
 
-    /// Switches panic mode: until when (Unix ms), and the minimum session age to post.
+    /// Switches panic mode, on every node: until when (Unix ms), and the minimum session age to post.
     pub fn set_panic(&self, panic: Option<(i64, Duration)>) {
+        self.set_panic_here(panic);
+        if self.shared() {
+            let (until, min_age_secs) = match panic {
+                Some((until, age)) => (Some(until), age.as_secs()),
+                None => (None, 0),
+            };
+            self.broadcast(ClusterEvent::Panic { until, min_age_secs });
+        }
+    }
+
+    pub(super) fn set_panic_here(&self, panic: Option<(i64, Duration)>) {
         *lock(&self.panic) = panic;
     }
 
@@ -535,9 +571,14 @@ impl Hub {
     pub fn set_status(&self, session: &Session, status: crate::protocol::Status) {
         if session.status() != status {
             session.set_status(status);
-            let mut presence = lock(&self.presence);
-            if !presence.joined.contains(&session.id) {
-                presence.joined.push(session.id);
+            {
+                let mut presence = lock(&self.presence);
+                if !presence.joined.contains(&session.id) {
+                    presence.joined.push(session.id);
+                }
+            }
+            if self.shared() {
+                self.broadcast(ClusterEvent::Present { member: self.shared_member(session) });
             }
         }
     }
@@ -574,7 +615,11 @@ impl Hub {
         if !session.state().rooms.contains(room) || !self.typing_allowed(session, room_key(room)) {
             return;
         }
-        let _ = handle.tx.try_send(RoomCmd::Typing { author: session.author() });
+        if self.shared() {
+            self.broadcast(ClusterEvent::RoomTyping { room: room.to_owned(), author: session.author() });
+        } else {
+            let _ = handle.tx.try_send(RoomCmd::Typing { author: session.author() });
+        }
     }
 
     fn typing_allowed(&self, session: &Session, target: u64) -> bool {
@@ -611,18 +656,38 @@ impl Hub {
         if member == session.id {
             return Err(Refusal::new("self"));
         }
-        self.blocks.write().unwrap_or_else(|p| p.into_inner()).insert((session.id, member));
-        // Each disappears from the other's member list at once.
-        let gone = |id| frame(ServerMsg::Presence { joined: Vec::new(), left: vec![id] }.to_json());
-        session.send(&gone(member));
-        if let Some(other) = self.session(member) {
-            other.send(&gone(session.id));
+        self.apply_block(session.id, member, true);
+        if self.shared() {
+            self.broadcast(ClusterEvent::Block { blocker: session.id, blocked: member, on: true });
         }
         Ok(())
     }
 
     pub fn unblock(&self, session: &Session, member: MemberId) {
-        self.blocks.write().unwrap_or_else(|p| p.into_inner()).remove(&(session.id, member));
+        self.apply_block(session.id, member, false);
+        if self.shared() {
+            self.broadcast(ClusterEvent::Block { blocker: session.id, blocked: member, on: false });
+        }
+    }
+
+    /// Records a block here; the two disappear from each other's member list at once.
+    pub(super) fn apply_block(&self, blocker: MemberId, blocked: MemberId, on: bool) {
+        {
+            let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+            if on {
+                blocks.insert((blocker, blocked));
+            } else {
+                blocks.remove(&(blocker, blocked));
+                return;
+            }
+        }
+        let gone = |id| frame(ServerMsg::Presence { joined: Vec::new(), left: vec![id] }.to_json());
+        if let Some(one) = self.session(blocker) {
+            one.send(&gone(blocked));
+        }
+        if let Some(other) = self.session(blocked) {
+            other.send(&gone(blocker));
+        }
     }
 
     /// The cap on new conversations (and invitations) per window.
@@ -756,8 +821,23 @@ impl Hub {
 
     // ----- Sanctions ------------------------------------------------------------------------
 
-    /// Applies a stored sanction to the live session (if any) and sends the statement of reasons.
+    /// Applies a stored sanction to the live session, wherever it is, and sends the statement of
+    /// reasons; deletions apply on every node.
     pub async fn apply_sanction(
+        &self,
+        member: MemberId,
+        statement: &crate::moderation::Statement,
+        message_ids: &[u64],
+    ) {
+        if self.shared()
+            && let Ok(json) = serde_json::to_value(statement)
+        {
+            self.broadcast(ClusterEvent::Sanction { member, statement: json, message_ids: message_ids.to_vec() });
+        }
+        self.apply_sanction_here(member, statement, message_ids).await;
+    }
+
+    pub(super) async fn apply_sanction_here(
         &self,
         member: MemberId,
         statement: &crate::moderation::Statement,
@@ -795,8 +875,15 @@ impl Hub {
         }
     }
 
-    /// An appeal overturned a sanction: lift what is still live.
+    /// An appeal overturned a sanction: lift what is still live, wherever the member is.
     pub fn lift_sanction(&self, member: MemberId, kind: &str) {
+        if self.shared() {
+            self.broadcast(ClusterEvent::Lift { member, kind: kind.to_owned() });
+        }
+        self.lift_sanction_here(member, kind);
+    }
+
+    pub(super) fn lift_sanction_here(&self, member: MemberId, kind: &str) {
         let Some(session) = self.session(member) else { return };
         let mut state = session.state();
         match kind {
@@ -821,24 +908,40 @@ impl Hub {
             }
             state.filter.get_or_insert_with(MemberFilter::default).clone()
         };
-        // Rank everyone by rounded distance first; build the few members actually listed.
-        let mut ranked: Vec<(u32, Arc<Session>)> = self
+        // Rank everyone (here and on other nodes) by rounded distance first; build the few
+        // members actually listed.
+        enum Pick {
+            Local(Arc<Session>),
+            Remote(MemberId),
+        }
+        let mut ranked: Vec<(u32, Pick)> = self
             .sessions
             .iter()
             .filter(|s| self.visible_to(viewer, &filter, s.value()))
-            .map(|s| {
-                let distance = match (s.position, viewer.position) {
-                    (Some(a), Some(b)) => crate::entry::communes::rounded_distance_km(a.distance_km(b)),
-                    _ => u32::MAX,
-                };
-                (distance, Arc::clone(s.value()))
-            })
+            .map(|s| (rounded_between(s.position, viewer.position), Pick::Local(Arc::clone(s.value()))))
             .collect();
+        let remote = self.remote.read().unwrap_or_else(|p| p.into_inner());
+        for shared in remote.values() {
+            let m = &shared.member;
+            if m.id != viewer.id
+                && filter.accepts_fields(m.gender, m.age, &m.nickname)
+                && !self.is_blocked_either(viewer.id, m.id)
+            {
+                ranked.push((rounded_between(shared_position(shared), viewer.position), Pick::Remote(m.id)));
+            }
+        }
         if ranked.len() > MEMBER_LIST_MAX {
             ranked.select_nth_unstable_by_key(MEMBER_LIST_MAX, |(d, _)| *d);
             ranked.truncate(MEMBER_LIST_MAX);
         }
-        let mut list: Vec<Member> = ranked.iter().map(|(_, s)| s.member_for(viewer.position)).collect();
+        let mut list: Vec<Member> = ranked
+            .iter()
+            .filter_map(|(_, pick)| match pick {
+                Pick::Local(s) => Some(s.member_for(viewer.position)),
+                Pick::Remote(id) => remote.get(id).map(|r| dm::shared_member_for(r, viewer.position)),
+            })
+            .collect();
+        drop(remote);
         sort_nearest(&mut list);
         frame(ServerMsg::Members { list }.to_json())
     }
@@ -871,8 +974,15 @@ impl Hub {
             return;
         }
         // Each arrival's row is built once; only the distance differs per viewer.
-        let arrivals: Vec<(Arc<Session>, Member)> =
-            batch.joined.iter().filter_map(|id| self.session(*id)).map(|s| (Arc::clone(&s), s.member())).collect();
+        let arrivals: Vec<(Member, Option<Position>)> = batch
+            .joined
+            .iter()
+            .filter_map(|id| self.find(*id))
+            .map(|someone| match someone {
+                Someone::Local(s) => (s.member(), s.position),
+                Someone::Remote(r) => (r.member.clone(), shared_position(&r)),
+            })
+            .collect();
         let departures_only = if arrivals.is_empty() {
             Some(frame(ServerMsg::Presence { joined: Vec::new(), left: batch.left.clone() }.to_json()))
         } else {
@@ -893,14 +1003,12 @@ impl Hub {
             }
             let mut ranked: Vec<(u32, &Member)> = arrivals
                 .iter()
-                .filter(|(other, _)| self.visible_to(viewer, &filter, other))
-                .map(|(other, row)| {
-                    let distance = match (other.position, viewer.position) {
-                        (Some(a), Some(b)) => crate::entry::communes::rounded_distance_km(a.distance_km(b)),
-                        _ => u32::MAX,
-                    };
-                    (distance, row)
+                .filter(|(row, _)| {
+                    row.id != viewer.id
+                        && filter.accepts_fields(row.gender, row.age, &row.nickname)
+                        && !self.is_blocked_either(viewer.id, row.id)
                 })
+                .map(|(row, position)| (rounded_between(*position, viewer.position), row))
                 .collect();
             if ranked.is_empty() && batch.left.is_empty() {
                 continue;
@@ -947,6 +1055,18 @@ impl Hub {
     pub fn shutdown_token(&self) -> &CancellationToken {
         &self.shutdown
     }
+}
+
+/// The rounded distance between two places (`u32::MAX` when either is unknown).
+fn rounded_between(a: Option<Position>, b: Option<Position>) -> u32 {
+    match (a, b) {
+        (Some(a), Some(b)) => crate::entry::communes::rounded_distance_km(a.distance_km(b)),
+        _ => u32::MAX,
+    }
+}
+
+fn shared_position(shared: &SharedMember) -> Option<Position> {
+    shared.position.map(|(lat, lon)| Position::from_degrees(lat, lon))
 }
 
 /// Nearest first; members without a known distance last; then by nickname.

@@ -53,7 +53,8 @@ impl Hub {
             return Err(Refusal::new("room_name_refused"));
         }
         let id = format!("p-{}", crate::entry::random_token().get(..12).unwrap_or("0"));
-        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone());
+        // Private rooms live on their creator's node (see docs/deployment.md).
+        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone(), None);
         let access =
             PrivateAccess { owner: session.id, members: Vec::new(), invited: [session.id].into_iter().collect() };
         let handle = RoomHandle {

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::{Frame, Outbox, frame};
 use super::session::Session;
+use crate::broker::{Broker, NodeId, RoomWire, SharedMember};
 use crate::protocol::{Author, CardKind, Member, MemberId, ServerMsg};
 
 /// Events kept for gap replay.
@@ -74,6 +75,19 @@ pub enum RoomCmd {
     MemberList {
         outbox: Outbox,
     },
+    /// A numbered event from the broker (several nodes): applied with its site-wide `seq`.
+    Shared {
+        seq: u64,
+        event: RoomWire,
+    },
+    /// The members of a node that died are gone.
+    DropNode {
+        node: NodeId,
+    },
+    /// The link to the other nodes was cut: events may have been missed.
+    Gap,
+    /// Tell the other nodes again who is here (after a cut).
+    Republish,
     /// Older messages for one connection (scrolling up).
     History {
         before: u64,
@@ -134,6 +148,12 @@ struct Archived {
 struct Room {
     id: String,
     members: HashMap<MemberId, RoomMember>,
+    /// Members of this room whose sessions are on other nodes (several nodes only).
+    remote: HashMap<MemberId, SharedMember>,
+    /// Set with several nodes: events are numbered by the broker, membership batches go to it.
+    broker: Option<Arc<dyn Broker>>,
+    /// Events before this `seq` may be missing here (after a cut): no replay across it.
+    gap_before: u64,
     seq: u64,
     history: VecDeque<Event>,
     /// Messages only, for scrolling back within the retention window.
@@ -163,12 +183,20 @@ struct TypingMsg<'a> {
     member: &'a Author,
 }
 
-pub fn spawn(id: String, shutdown: CancellationToken) -> (mpsc::Sender<RoomCmd>, Arc<AtomicU32>) {
+/// Starts a room's task; `broker` when several nodes share the room.
+pub fn spawn(
+    id: String,
+    shutdown: CancellationToken,
+    broker: Option<Arc<dyn Broker>>,
+) -> (mpsc::Sender<RoomCmd>, Arc<AtomicU32>) {
     let (tx, rx) = mpsc::channel(4096);
     let count = Arc::new(AtomicU32::new(0));
     let room = Room {
         id,
         members: HashMap::new(),
+        remote: HashMap::new(),
+        broker,
+        gap_before: 0,
         seq: 0,
         history: VecDeque::with_capacity(HISTORY_EVENTS),
         archive: VecDeque::new(),
@@ -217,7 +245,7 @@ impl Room {
                     }
                 }
                 if self.members.remove(&member).is_some() {
-                    self.count.store(self.members.len() as u32, Ordering::Relaxed);
+                    self.update_count();
                     if let Some(pos) = self.joined_batch.iter().position(|m| *m == member) {
                         // Arrived and left within one batch: nobody needs to hear of it.
                         self.joined_batch.swap_remove(pos);
@@ -277,11 +305,32 @@ impl Room {
                     }
                 }
             }
+            RoomCmd::Shared { seq, event } => self.apply_shared(seq, event),
+            RoomCmd::DropNode { node } => {
+                let gone: Vec<MemberId> =
+                    self.remote.values().filter(|r| r.node == node).map(|r| r.member.id).collect();
+                for id in &gone {
+                    self.remote.remove(id);
+                }
+                if !gone.is_empty() {
+                    self.update_count();
+                    self.left_batch.extend(gone);
+                }
+            }
+            RoomCmd::Gap => self.gap_before = self.seq + 1,
+            RoomCmd::Republish => {
+                self.joined_batch = self.members.keys().copied().collect();
+                self.flush_membership();
+            }
             RoomCmd::MemberList { outbox } => {
-                let members: Vec<Member> =
-                    self.members.values().take(MEMBER_LIST_PAGE).map(|m| m.session.member()).collect();
-                let msg =
-                    ServerMsg::RoomMemberList { room: self.id.clone(), count: self.members.len() as u32, members };
+                let members: Vec<Member> = self
+                    .members
+                    .values()
+                    .map(|m| m.session.member())
+                    .chain(self.remote.values().map(|r| r.member.clone()))
+                    .take(MEMBER_LIST_PAGE)
+                    .collect();
+                let msg = ServerMsg::RoomMemberList { room: self.id.clone(), count: self.total() as u32, members };
                 outbox.send(&frame(msg.to_json()));
             }
             RoomCmd::History { before, limit, outbox } => {
@@ -318,7 +367,7 @@ impl Room {
             }
             None => {
                 self.members.insert(member_id, RoomMember { session, outboxes: vec![outbox.clone()] });
-                self.count.store(self.members.len() as u32, Ordering::Relaxed);
+                self.update_count();
                 self.joined_batch.push(member_id);
                 if self.listed.len() < JOIN_MEMBER_LIST {
                     self.listed.push(member_id);
@@ -326,7 +375,7 @@ impl Room {
                 }
             }
         }
-        let oldest = self.history.front().map_or(self.seq + 1, |e| e.seq);
+        let oldest = self.history.front().map_or(self.seq + 1, |e| e.seq).max(self.gap_before);
         let replay = since.filter(|&s| s <= self.seq && s + 1 >= oldest);
         let json = self.joined_json(replay);
         outbox.send(&frame(json));
@@ -380,13 +429,46 @@ impl Room {
         out
     }
 
+    fn update_count(&self) {
+        self.count.store((self.members.len() + self.remote.len()) as u32, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> usize {
+        self.members.len() + self.remote.len()
+    }
+
     fn flush_membership(&mut self) {
         if self.joined_batch.is_empty() && self.left_batch.is_empty() {
             return;
         }
+        if let Some(broker) = &self.broker {
+            // Several nodes: the batch goes to the broker, which numbers it and brings it back
+            // to every node, this one included (`apply_shared`).
+            let node = broker.node();
+            let joined: Vec<SharedMember> = self
+                .joined_batch
+                .iter()
+                .filter_map(|id| self.members.get(id))
+                .map(|m| SharedMember {
+                    member: m.session.member(),
+                    position: m.session.position.map(|p| p.to_degrees()),
+                    node,
+                })
+                .collect();
+            let event = RoomWire::Members { joined, left: std::mem::take(&mut self.left_batch) };
+            self.joined_batch.clear();
+            let broker = Arc::clone(broker);
+            let room = self.id.clone();
+            tokio::spawn(async move {
+                if let Err(error) = broker.publish_room(&room, &event).await {
+                    tracing::warn!(%error, room, "could not publish room membership");
+                }
+            });
+            return;
+        }
         // A big room tells only its count: a list of thousands changes too fast to follow, and
         // each change sent to everyone would cost one frame per member. Its list is on request.
-        let live = self.members.len() <= LIVE_MEMBER_LIST;
+        let live = self.total() <= LIVE_MEMBER_LIST;
         let joined: Vec<Member> = if live {
             self.joined_batch.iter().filter_map(|id| self.members.get(id)).map(|m| m.session.member()).collect()
         } else {
@@ -394,12 +476,47 @@ impl Room {
         };
         let left: &[MemberId] = if live { &self.left_batch } else { &[] };
         let seq = self.seq + 1;
-        let msg = RoomMembersMsg { room: &self.id, seq, count: self.members.len(), joined, left };
+        let msg = RoomMembersMsg { room: &self.id, seq, count: self.total(), joined, left };
         let json = serde_json::to_string(&msg);
         self.joined_batch.clear();
         self.left_batch.clear();
         if let Ok(json) = json {
             self.publish(frame(json), None);
+        }
+    }
+
+    /// An event from the broker, with its site-wide number.
+    fn apply_shared(&mut self, seq: u64, event: RoomWire) {
+        match event {
+            RoomWire::Say { author, id, text, at, card } => {
+                let mentions = self.mentions(&text);
+                let author_id = author.id;
+                let msg = ServerMsg::RoomMsg { room: self.id.clone(), seq, id, from: author, text, at, card, mentions };
+                let frame = frame(msg.to_json());
+                self.archive_message(seq, id, at, &frame);
+                self.publish_at(seq, frame, Some(id), Some(author_id));
+            }
+            RoomWire::Members { joined, left } => {
+                for shared in &joined {
+                    if !self.members.contains_key(&shared.member.id) {
+                        self.remote.insert(shared.member.id, shared.clone());
+                    }
+                }
+                for id in &left {
+                    if !self.members.contains_key(id) {
+                        self.remote.remove(id);
+                    }
+                }
+                self.update_count();
+                let live = self.total() <= LIVE_MEMBER_LIST;
+                let listed: Vec<Member> =
+                    if live { joined.into_iter().map(|s| s.member).collect() } else { Vec::new() };
+                let left: Vec<MemberId> = if live { left } else { Vec::new() };
+                let msg = RoomMembersMsg { room: &self.id, seq, count: self.total(), joined: listed, left: &left };
+                if let Ok(json) = serde_json::to_string(&msg) {
+                    self.publish_at(seq, frame(json), None, None);
+                }
+            }
         }
     }
 
@@ -425,10 +542,17 @@ impl Room {
                 continue;
             }
             let key = crate::entry::uniqueness_key(name);
-            if let Some(member) = self.members.values().find(|m| m.session.skeleton == key)
-                && !found.contains(&member.session.id)
+            let local = self.members.values().find(|m| m.session.skeleton == key).map(|m| m.session.id);
+            let remote = || {
+                self.remote
+                    .values()
+                    .find(|r| crate::entry::uniqueness_key(&r.member.nickname) == key)
+                    .map(|r| r.member.id)
+            };
+            if let Some(id) = local.or_else(remote)
+                && !found.contains(&id)
             {
-                found.push(member.session.id);
+                found.push(id);
             }
         }
         found
@@ -441,7 +565,17 @@ impl Room {
 
     /// Same, skipping members who ignore `author`.
     fn publish_from(&mut self, frame: Frame, message_id: Option<u64>, author: Option<MemberId>) {
-        self.seq += 1;
+        let seq = self.seq + 1;
+        self.publish_at(seq, frame, message_id, author);
+    }
+
+    /// Delivers and keeps an event numbered `seq` (by this room, or site-wide by the broker).
+    fn publish_at(&mut self, seq: u64, frame: Frame, message_id: Option<u64>, author: Option<MemberId>) {
+        if seq > self.seq + 1 && self.seq > 0 {
+            // Events between were missed here: replays must not pretend to cover them.
+            self.gap_before = seq;
+        }
+        self.seq = seq.max(self.seq);
         let mut deliveries = 0;
         for member in self.members.values() {
             if author.is_some_and(|a| member.session.ignores(a)) {

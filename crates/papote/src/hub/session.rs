@@ -32,10 +32,14 @@ impl Default for MemberFilter {
 
 impl MemberFilter {
     pub fn accepts(&self, profile: &Profile) -> bool {
-        profile.age >= self.age_min
-            && profile.age <= self.age_max
-            && self.genders.as_ref().is_none_or(|g| g.contains(&profile.gender))
-            && self.search.as_ref().is_none_or(|s| profile.nickname.to_lowercase().contains(s.as_str()))
+        self.accepts_fields(profile.gender, profile.age, &profile.nickname)
+    }
+
+    pub fn accepts_fields(&self, gender: Gender, age: u8, nickname: &str) -> bool {
+        age >= self.age_min
+            && age <= self.age_max
+            && self.genders.as_ref().is_none_or(|g| g.contains(&gender))
+            && self.search.as_ref().is_none_or(|s| nickname.to_lowercase().contains(s.as_str()))
     }
 }
 

@@ -9,6 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
+use crate::broker::NodeId;
 use crate::chat::{Refusal, wire_code};
 use crate::hub::outbox::{Frame, Outbox, close, frame};
 use crate::hub::session::{MemberFilter, Session};
@@ -24,7 +25,9 @@ const MAX_BAD_FRAMES: u32 = 20;
 /// A batch that cannot be written in this long means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Connection {
+/// One client connection's dispatch state. Also used, without a socket, for connections relayed
+/// from another node (`hub::relay`).
+pub(crate) struct Connection {
     hub: Arc<Hub>,
     session: Arc<Session>,
     outbox: Outbox,
@@ -83,7 +86,77 @@ pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, 
     }
 }
 
+/// A WebSocket that reached this node for a session living on another (`home`): its frames go
+/// there through the broker, and the home node's frames come back the same way. The session,
+/// its rooms and its conversations stay on the home node.
+pub async fn serve_relay(
+    mut socket: WebSocket,
+    hub: Arc<Hub>,
+    token: String,
+    home: NodeId,
+    lang: Lang,
+    peer: SocketAddr,
+) {
+    use crate::broker::{ClusterEvent, Relay};
+    let relay = rand::random::<u64>();
+    let (tx, mut rx) = mpsc::channel::<RelayDown>(1024);
+    hub.relay_sockets().insert(relay, tx);
+    let open = Relay::Open {
+        relay,
+        via: hub.broker().node(),
+        token,
+        english: lang == Lang::En,
+        ip: peer.ip().to_string(),
+        port: peer.port(),
+    };
+    hub.send_to_node(home, ClusterEvent::Relay { relay: open });
+    let mut alive = tokio::time::interval(Duration::from_secs(5));
+    let closing: Option<u16> = loop {
+        tokio::select! {
+            down = rx.recv() => match down {
+                Some(RelayDown::Frame(frame)) => {
+                    if socket.send(Message::Text(frame)).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(RelayDown::Close(code)) => break Some(code),
+                None => break Some(close::SESSION_ENDED),
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    hub.send_to_node(home, ClusterEvent::Relay { relay: Relay::In { relay, text: text.to_string() } });
+                }
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Err(error)) if is_too_big(&error) => break Some(1009),
+                _ => break None,
+            },
+            _ = alive.tick() => {
+                // The home node died: the session went with it.
+                if hub.broker().live_nodes().await.is_ok_and(|live| !live.contains(&home)) {
+                    break Some(close::SESSION_ENDED);
+                }
+            }
+        }
+    };
+    hub.relay_sockets().remove(&relay);
+    hub.send_to_node(home, ClusterEvent::Relay { relay: Relay::Close { relay, code: 1000 } });
+    if let Some(code) = closing {
+        let reason = if code == close::SESSION_ENDED { "session_ended" } else { "closed" };
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(close_message(code, reason))).await;
+    }
+}
+
+/// What the home node sends down to a relayed socket.
+pub enum RelayDown {
+    Frame(Frame),
+    Close(u16),
+}
+
 impl Connection {
+    pub(crate) fn new(hub: Arc<Hub>, session: Arc<Session>, outbox: Outbox, lang: Lang) -> Connection {
+        Connection { hub, session, outbox, lang, bad_frames: 0 }
+    }
+
     /// Runs until the connection ends; returns the close frame to send, if any.
     async fn run(
         &mut self,
@@ -215,7 +288,7 @@ impl Connection {
         None
     }
 
-    async fn on_text(&mut self, raw: &str) -> Option<(u16, &'static str)> {
+    pub(crate) async fn on_text(&mut self, raw: &str) -> Option<(u16, &'static str)> {
         let msg: ClientMsg = match serde_json::from_str(raw) {
             Ok(msg) => msg,
             Err(_) => return self.bad_frame("bad_frame"),
