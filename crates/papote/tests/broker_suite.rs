@@ -102,7 +102,7 @@ async fn local_backend() {
 #[tokio::test]
 #[ignore = "needs Redis: PAPOTE_TEST_REDIS=redis://… (see scripts/test-services)"]
 async fn redis_backend() {
-    let url = std::env::var("PAPOTE_TEST_REDIS").expect("PAPOTE_TEST_REDIS");
+    let url = format!("{}/5", std::env::var("PAPOTE_TEST_REDIS").expect("PAPOTE_TEST_REDIS").trim_end_matches('/'));
     let broker = Arc::new(RedisBroker::connect(&url).await.unwrap());
     assert!(broker.is_shared());
     suite(broker).await;
@@ -111,7 +111,7 @@ async fn redis_backend() {
 #[tokio::test]
 #[ignore = "needs Redis: PAPOTE_TEST_REDIS=redis://… (see scripts/test-services)"]
 async fn redis_nodes_hear_each_other_and_rooms_are_numbered_site_wide() {
-    let url = std::env::var("PAPOTE_TEST_REDIS").expect("PAPOTE_TEST_REDIS");
+    let url = format!("{}/6", std::env::var("PAPOTE_TEST_REDIS").expect("PAPOTE_TEST_REDIS").trim_end_matches('/'));
     let a = RedisBroker::connect(&url).await.unwrap();
     let b = RedisBroker::connect(&url).await.unwrap();
     let mut rx_a = a.take_incoming().unwrap();

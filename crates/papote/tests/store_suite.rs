@@ -215,6 +215,6 @@ async fn sqlite_backend() {
 #[ignore = "needs PostgreSQL: PAPOTE_TEST_POSTGRES=postgres://… (see scripts/test-services)"]
 async fn postgres_backend() {
     let url = std::env::var("PAPOTE_TEST_POSTGRES").expect("PAPOTE_TEST_POSTGRES");
-    PostgresStore::reset_for_tests(&url).await.unwrap();
+    let url = PostgresStore::fresh_database_for_tests(&url, "papote_store_suite").await.unwrap();
     suite(Arc::new(PostgresStore::open(&url).await.unwrap())).await;
 }

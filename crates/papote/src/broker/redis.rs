@@ -14,25 +14,26 @@ use tokio::sync::mpsc;
 use super::{Broker, BrokerResult, ClusterEvent, Envelope, Incoming, NodeId, RoomWire, random_node_id};
 use crate::hub::session::lock;
 
-const ALL: &str = "papote:all";
-const NODES: &str = "papote:nodes";
-
-fn node_channel(node: NodeId) -> String {
-    format!("papote:node:{node}")
-}
-
-fn key(name: &str) -> String {
-    format!("papote:{name}")
-}
-
 pub struct RedisBroker {
     node: NodeId,
+    /// Channel names: Redis publish/subscribe ignores database numbers, so the database number
+    /// of the URL is part of every channel's name (sites sharing a server stay apart).
+    all: String,
+    nodes: String,
     commands: ConnectionManager,
     incoming: Mutex<Option<mpsc::Receiver<Incoming>>>,
     room_script: Script,
     release_script: Script,
     refresh_script: Script,
     hit_script: Script,
+}
+
+fn node_channel(namespace: &str, node: NodeId) -> String {
+    format!("papote:{namespace}:node:{node}")
+}
+
+fn key(name: &str) -> String {
+    format!("papote:{name}")
 }
 
 /// Messages are `seq|json`: a room event's sequence is written by the script that numbers it,
@@ -53,6 +54,7 @@ fn parse(payload: &str) -> Option<Envelope> {
 impl RedisBroker {
     pub async fn connect(url: &str) -> BrokerResult<RedisBroker> {
         let client = Client::open(url)?;
+        let namespace = client.get_connection_info().redis_settings().db().to_string();
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(5)))
@@ -60,9 +62,12 @@ impl RedisBroker {
         let commands = client.get_connection_manager_with_config(config).await?;
         let node = random_node_id();
         let (tx, rx) = mpsc::channel(65_536);
-        tokio::spawn(subscription_loop(client, node, tx));
+        let all = format!("papote:{namespace}:all");
+        tokio::spawn(subscription_loop(client, all.clone(), node_channel(&namespace, node), tx));
         Ok(RedisBroker {
             node,
+            all,
+            nodes: key("nodes"),
             commands,
             incoming: Mutex::new(Some(rx)),
             room_script: Script::new(
@@ -88,14 +93,14 @@ impl RedisBroker {
 
 /// Subscribes to the site-wide channel and this node's own, forever: after a cut it reconnects
 /// (backing off up to 2 s), resubscribes, and says so, because events were missed meanwhile.
-async fn subscription_loop(client: Client, node: NodeId, tx: mpsc::Sender<Incoming>) {
+async fn subscription_loop(client: Client, all: String, mine: String, tx: mpsc::Sender<Incoming>) {
     let mut first = true;
     let mut delay = Duration::from_millis(100);
     loop {
         let subscribed = async {
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(ALL).await?;
-            pubsub.subscribe(node_channel(node)).await?;
+            pubsub.subscribe(&all).await?;
+            pubsub.subscribe(&mine).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
         match subscribed.await {
@@ -148,13 +153,14 @@ impl Broker for RedisBroker {
 
     async fn broadcast(&self, event: &ClusterEvent) -> BrokerResult<()> {
         let payload = frame(0, &Envelope { from: self.node, event: event.clone() })?;
-        let _: () = self.commands.clone().publish(ALL, payload).await?;
+        let _: () = self.commands.clone().publish(&self.all, payload).await?;
         Ok(())
     }
 
     async fn send_to(&self, node: NodeId, event: &ClusterEvent) -> BrokerResult<()> {
         let payload = frame(0, &Envelope { from: self.node, event: event.clone() })?;
-        let _: () = self.commands.clone().publish(node_channel(node), payload).await?;
+        let channel = self.all.replace(":all", &format!(":node:{node}"));
+        let _: () = self.commands.clone().publish(channel, payload).await?;
         Ok(())
     }
 
@@ -167,7 +173,7 @@ impl Broker for RedisBroker {
         let seq: u64 = self
             .room_script
             .key(key(&format!("room:{room}:seq")))
-            .key(ALL)
+            .key(&self.all)
             .arg(json)
             .invoke_async(&mut self.commands.clone())
             .await?;
@@ -216,13 +222,14 @@ impl Broker for RedisBroker {
     async fn heartbeat(&self, ttl: Duration) -> BrokerResult<()> {
         let until = crate::clock::now_ms() + ttl.as_millis() as i64;
         let mut commands = self.commands.clone();
-        let _: () = commands.zadd(NODES, self.node.to_string(), until).await?;
-        let _: () = commands.zrembyscore(NODES, "-inf", crate::clock::now_ms() - 60_000).await?;
+        let _: () = commands.zadd(&self.nodes, self.node.to_string(), until).await?;
+        let _: () = commands.zrembyscore(&self.nodes, "-inf", crate::clock::now_ms() - 60_000).await?;
         Ok(())
     }
 
     async fn live_nodes(&self) -> BrokerResult<Vec<NodeId>> {
-        let nodes: Vec<String> = self.commands.clone().zrangebyscore(NODES, crate::clock::now_ms(), "+inf").await?;
+        let nodes: Vec<String> =
+            self.commands.clone().zrangebyscore(&self.nodes, crate::clock::now_ms(), "+inf").await?;
         Ok(nodes.iter().filter_map(|n| n.parse().ok()).collect())
     }
 

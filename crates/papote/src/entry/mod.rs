@@ -110,6 +110,7 @@ pub struct Gate {
     /// `None` only with `--insecure-skip-proof-of-work` (load tests).
     pow: Option<pow::ProofOfWork>,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_ip_quota: u32,
     engine: Arc<Engine>,
     lock_duration_ms: i64,
 }
@@ -138,7 +139,14 @@ impl Gate {
         let per_ip = NonZeroU32::new(entries_per_ip_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
         let pow_key = blake3::Hasher::new_keyed(&secret).update(b"proof of work").finalize().to_hex().to_string();
         let pow = pow_max_number.map(|max| pow::ProofOfWork::new(pow_key, max));
-        Gate { secret, pow, per_ip, engine, lock_duration_ms: (lock_hours * 3_600_000) as i64 }
+        Gate {
+            secret,
+            pow,
+            per_ip,
+            per_ip_quota: entries_per_ip_per_minute,
+            engine,
+            lock_duration_ms: (lock_hours * 3_600_000) as i64,
+        }
     }
 
     /// A proof-of-work challenge for the entry form (`None` when proof of work is off).
@@ -184,18 +192,37 @@ impl Gate {
         body: &Value,
         visitor: &Visitor,
     ) -> Result<Arc<Session>, Vec<EntryError>> {
-        if let Some(limiter) = &self.per_ip
-            && limiter.check_key(&visitor.ip).is_err()
-        {
-            return Err(vec![EntryError { status: 429, code: "too_many_entries", field: None, part: None }]);
+        let too_many = || vec![EntryError { status: 429, code: "too_many_entries", field: None, part: None }];
+        if let Some(limiter) = &self.per_ip {
+            if limiter.check_key(&visitor.ip).is_err() {
+                return Err(too_many());
+            }
+            // Several nodes: the address's entries are counted site-wide too.
+            let broker = hub.broker();
+            if broker.is_shared() {
+                let key = format!("entry:{}", network_prefix(visitor.ip));
+                if let Ok(hits) = broker.hit(&key, std::time::Duration::from_secs(60)).await
+                    && hits > u64::from(self.per_ip_quota)
+                {
+                    return Err(too_many());
+                }
+            }
         }
         if !body.is_object() {
             return Err(vec![EntryError { status: 400, code: "bad_request", field: None, part: None }]);
         }
-        if let Some(pow) = &self.pow
-            && pow.verify(body.get("pow")).is_err()
-        {
-            return Err(vec![EntryError { status: 400, code: "pow_invalid", field: None, part: None }]);
+        if let Some(pow) = &self.pow {
+            let pow_invalid = || vec![EntryError { status: 400, code: "pow_invalid", field: None, part: None }];
+            let Ok(signature) = pow.verify(body.get("pow")) else { return Err(pow_invalid()) };
+            let broker = hub.broker();
+            if broker.is_shared()
+                && !broker
+                    .first_time(&format!("pow:{signature}"), std::time::Duration::from_secs(pow::CHALLENGE_SECS as u64))
+                    .await
+                    .unwrap_or(false)
+            {
+                return Err(pow_invalid());
+            }
         }
         let keys = DeviceKeys::derive(&self.secret, visitor);
         let now = now_ms();
@@ -292,6 +319,7 @@ impl Gate {
         let session =
             Arc::new(Session::new(profile, token, form.commune.position, skeleton, now, lang, hub.shutdown_token()));
         hub.add_session(Arc::clone(&session));
+        hub.register_home(&session).await;
         Ok(session)
     }
 
@@ -351,15 +379,15 @@ impl Gate {
     }
 }
 
-/// The key that makes two nicknames "the same" for uniqueness: `L0la`, `Lola`, `LOLA` and `IoIa`
-/// share it. Confusable skeleton (Unicode TR39) of the compatibility form, case-folded, then
-/// skeletonised again so that letters confusable only in one case (`I`/`l`) meet.
+/// The key that makes two nicknames "the same" for uniqueness: `Lola`, `LOLA`, `L0la`, `IoIa`
+/// and a Cyrillic `Lоla` share it, as do `Alice` and `ALICE`. Confusable skeleton (Unicode TR39)
+/// of the case-folded compatibility form; then `i` and `l` are one letter, because a capital `I`
+/// is drawn like an `l` while their small forms are not confused.
 pub fn uniqueness_key(nickname: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let compatible: String = nickname.nfkc().collect();
-    let skeleton: String = unicode_security::skeleton(&compatible).collect();
-    let lowered = skeleton.to_lowercase();
-    unicode_security::skeleton(&lowered).collect::<String>().to_lowercase()
+    let folded: String = nickname.nfkc().collect::<String>().to_lowercase();
+    let skeleton: String = unicode_security::skeleton(&folded).collect();
+    skeleton.to_lowercase().replace('i', "l")
 }
 
 /// 128 random bits, hex: session secrets and device ids.
@@ -388,6 +416,8 @@ mod tests {
         for twin in ["L0la", "LOLA", "lola", "IoIa", "Ｌｏｌａ", "Lоla" /* Cyrillic о */] {
             assert_eq!(uniqueness_key(twin), lola, "{twin}");
         }
+        assert_eq!(uniqueness_key("ALICE"), uniqueness_key("Alice"));
+        assert_eq!(uniqueness_key("AL1CE"), uniqueness_key("alice"));
         for other in ["Lolo", "Lila", "Lolaa"] {
             assert_ne!(uniqueness_key(other), lola, "{other}");
         }

@@ -46,8 +46,9 @@ impl ProofOfWork {
         serde_json::to_value(challenge).ok()
     }
 
-    /// Checks a solution (the `pow` field of an entry) and spends it.
-    pub fn verify(&self, solution: Option<&Value>) -> Result<(), PowError> {
+    /// Checks a solution (the `pow` field of an entry) and spends it here; returns its signature
+    /// (several nodes also check it against the others, see `Gate::enter`).
+    pub fn verify(&self, solution: Option<&Value>) -> Result<String, PowError> {
         let solution = solution.filter(|v| !v.is_null()).ok_or(PowError::Missing)?;
         let payload: Payload = serde_json::from_value(solution.clone()).map_err(|_| PowError::Invalid)?;
         verify_solution(&payload, &self.key, true).map_err(|_| PowError::Invalid)?;
@@ -59,8 +60,8 @@ impl ProofOfWork {
         if spent.contains_key(&payload.signature) {
             return Err(PowError::Replayed);
         }
-        spent.insert(payload.signature, now + CHALLENGE_SECS * 1000);
-        Ok(())
+        spent.insert(payload.signature.clone(), now + CHALLENGE_SECS * 1000);
+        Ok(payload.signature)
     }
 
     pub fn tidy(&self) {
@@ -95,7 +96,7 @@ mod tests {
         let challenge = pow.challenge().expect("challenge");
         assert!(challenge["salt"].as_str().expect("salt").contains("expires="));
         let solution = solve(&challenge);
-        assert_eq!(pow.verify(Some(&solution)), Ok(()));
+        assert!(pow.verify(Some(&solution)).is_ok());
         assert_eq!(pow.verify(Some(&solution)), Err(PowError::Replayed));
         assert_eq!(pow.verify(None), Err(PowError::Missing));
         let mut wrong = solve(&pow.challenge().expect("challenge"));

@@ -65,17 +65,26 @@ impl Hub {
         let shared = self.shared_member(session);
         self.broadcast(ClusterEvent::Present { member: shared.clone() });
         let broker = Arc::clone(&self.broker);
-        let (id, token, node) = (session.id.encode(), session_key(&session.token), self.broker.node());
+        let id = session.id.encode();
         tokio::spawn(async move {
             if let Ok(json) = serde_json::to_string(&shared)
                 && let Err(error) = broker.map_put(PRESENCE_MAP, &id, &json).await
             {
                 tracing::warn!(%error, "could not publish presence");
             }
-            if let Err(error) = broker.map_put(SESSIONS_MAP, &token, &format!("{node}|{id}")).await {
-                tracing::warn!(%error, "could not publish a session's home");
-            }
         });
+    }
+
+    /// Records which node holds a session, so that a WebSocket reaching another node is relayed
+    /// here. Awaited at entry, before the member gets their cookie.
+    pub(crate) async fn register_home(&self, session: &Session) {
+        if !self.shared() {
+            return;
+        }
+        let value = format!("{}|{}", self.broker.node(), session.id.encode());
+        if let Err(error) = self.broker.map_put(SESSIONS_MAP, &session_key(&session.token), &value).await {
+            tracing::warn!(%error, "could not publish a session's home");
+        }
     }
 
     /// Tells the other nodes a local session ended, and frees its nickname claim.
@@ -276,6 +285,7 @@ impl Hub {
         let sessions: Vec<Arc<Session>> = self.sessions.iter().map(|s| Arc::clone(s.value())).collect();
         for session in &sessions {
             self.announce(session);
+            self.register_home(session).await;
             let _ = self.broker.claim(&nickname_claim(&session.skeleton), &session.id.encode(), CLAIM_TTL).await;
         }
         for room in &self.rooms {

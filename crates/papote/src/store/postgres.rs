@@ -174,11 +174,20 @@ impl PostgresStore {
         Ok(PostgresStore { durable: pool.clone(), pool })
     }
 
-    /// Drops every table (tests only: each test run starts from an empty schema).
-    pub async fn reset_for_tests(url: &str) -> StoreResult<()> {
+    /// Tests only: a new empty database `name` on the server of `url`; returns its URL. Each
+    /// test suite gets its own, so suites run side by side.
+    pub async fn fresh_database_for_tests(url: &str, name: &str) -> StoreResult<String> {
+        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(StoreError::UnsupportedUrl(name.to_owned()));
+        }
         let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
-        sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").execute(&pool).await?;
-        Ok(())
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        sqlx::raw_sql(AssertSqlSafe(drop)).execute(&pool).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await?;
+        pool.close().await;
+        let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+        Ok(format!("{base}/{name}"))
     }
 }
 
