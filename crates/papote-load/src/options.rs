@@ -48,6 +48,11 @@ pub struct Options {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
 
+    /// More nodes of the same site (several nodes sharing PostgreSQL and Redis): client i enters
+    /// and connects through node i mod (1 + their number), so rooms and pairs span the nodes.
+    #[arg(long = "also-url")]
+    pub also_urls: Vec<String>,
+
     /// Clients (each enters and opens one WebSocket); for `entry`, the most entries to make.
     #[arg(long, default_value_t = 100)]
     pub clients: usize,
@@ -104,6 +109,7 @@ impl Options {
         Options {
             scenario,
             url: "http://127.0.0.1:8080".to_owned(),
+            also_urls: Vec::new(),
             clients: 100,
             rooms: 1,
             senders: None,
@@ -132,6 +138,9 @@ impl Options {
     pub fn validate(&self) -> Result<SocketAddr, LoadError> {
         let bad = |what: String| Err(LoadError::Options(what));
         let target = parse_local_url(&self.url)?;
+        for url in &self.also_urls {
+            parse_local_url(url)?;
+        }
         if self.clients == 0 || self.clients > MAX_CLIENTS {
             return bad(format!("--clients must be 1..={MAX_CLIENTS}"));
         }

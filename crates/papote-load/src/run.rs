@@ -115,8 +115,9 @@ struct Role {
 
 struct Ctx {
     opts: Options,
-    target: SocketAddr,
-    base: String,
+    /// The nodes (the first is `--url`); client i uses node i mod their number.
+    targets: Vec<SocketAddr>,
+    bases: Vec<String>,
     http: Vec<reqwest::Client>,
     tag: String,
     rooms: Vec<String>,
@@ -138,6 +139,14 @@ impl Ctx {
 
     fn source(&self, index: usize) -> Option<Ipv4Addr> {
         (!self.opts.sources.is_empty()).then(|| self.opts.sources[index % self.opts.sources.len()])
+    }
+
+    fn target(&self, index: usize) -> SocketAddr {
+        self.targets[index % self.targets.len()]
+    }
+
+    fn base(&self, index: usize) -> &str {
+        &self.bases[index % self.bases.len()]
     }
 
     fn http(&self, index: usize) -> &reqwest::Client {
@@ -240,6 +249,11 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
     let load_average_start = crate::procfs::load_average();
     let sampler = Sampler { server: opts.server_pid.map(Proc::Pid) };
     let base = format!("http://{target}");
+    let mut targets = vec![target];
+    for url in &opts.also_urls {
+        targets.push(crate::options::parse_local_url(url)?);
+    }
+    let bases: Vec<String> = targets.iter().map(|t| format!("http://{t}")).collect();
     let http = client::http_clients(&opts.sources, opts.concurrency)?;
     let rooms = match opts.scenario {
         Scenario::Rooms | Scenario::Idle => fetch_rooms(&http[0], &base, opts.rooms).await?,
@@ -257,8 +271,8 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
         stats: RefCell::new(Stats::new()),
         plan: RefCell::new(None),
         tag: wire::run_tag(tag_seed()),
-        target,
-        base,
+        targets,
+        bases,
         http,
         rooms,
         opts,
@@ -497,7 +511,7 @@ async fn client_task(ctx: Rc<Ctx>, index: usize) {
     let mut rx = ctx.step.subscribe();
     let entered = {
         let _permit = ctx.permits.acquire().await;
-        timeout(STEP_TIMEOUT, client::enter(ctx.http(index), &ctx.base, &ctx.tag, index)).await
+        timeout(STEP_TIMEOUT, client::enter(ctx.http(index), ctx.base(index), &ctx.tag, index)).await
     };
     let Entered { member_id, session_cookie } = match entered {
         Ok(Ok(entered)) => entered,
@@ -511,7 +525,7 @@ async fn client_task(ctx: Rc<Ctx>, index: usize) {
     }
     let connected = {
         let _permit = ctx.permits.acquire().await;
-        timeout(STEP_TIMEOUT, client::connect(ctx.target, ctx.source(index), &session_cookie)).await
+        timeout(STEP_TIMEOUT, client::connect(ctx.target(index), ctx.source(index), &session_cookie)).await
     };
     let mut ws = match connected {
         Ok(Ok(ws)) => ws,
@@ -733,7 +747,7 @@ async fn run_entries(
                 }
                 next.set(index + 1);
                 let began = Instant::now();
-                let result = client::enter(ctx.http(index), &ctx.base, &ctx.tag, index).await;
+                let result = client::enter(ctx.http(index), ctx.base(index), &ctx.tag, index).await;
                 let ended = Instant::now();
                 let in_window = began >= window_start && ended < window_end;
                 let mut stats = ctx.stats.borrow_mut();
