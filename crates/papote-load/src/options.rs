@@ -86,9 +86,10 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     pub sources: Vec<Ipv4Addr>,
 
-    /// The server's PID: its CPU time and memory are read from /proc around the window.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's PID: its CPU time and memory are read from /proc around the window. Several
+    /// PIDs (comma-separated or repeated: the nodes of one site, and Redis) are summed.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
 
     /// Fraction of (non-sending) clients that stop reading once traffic starts.
     #[arg(long, default_value_t = 0.0)]
@@ -118,7 +119,7 @@ impl Options {
             duration: 10.0,
             warmup: 2.0,
             sources: Vec::new(),
-            server_pid: None,
+            server_pid: Vec::new(),
             slow_fraction: 0.0,
             concurrency: 64,
             json: None,

@@ -90,7 +90,8 @@ pub struct Deliveries {
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ServerUse {
-    pub pid: Option<u32>,
+    /// The processes whose use is summed (nodes of one site, and Redis when given).
+    pub pids: Vec<u32>,
     pub cpu_secs_window: Option<f64>,
     /// Share of one core during the window.
     pub cpu_percent: Option<f64>,

@@ -206,12 +206,22 @@ fn cpu_secs(a: Option<ProcSample>, b: Option<ProcSample>) -> Option<f64> {
 }
 
 struct Sampler {
-    server: Option<Proc>,
+    servers: Vec<Proc>,
 }
 
 impl Sampler {
+    /// The sum over the server processes; `None` without any, or when one is gone.
     fn server(&self) -> Option<ProcSample> {
-        self.server.and_then(Proc::sample)
+        let mut total: Option<ProcSample> = None;
+        for server in &self.servers {
+            let sample = server.sample()?;
+            let sum = total.get_or_insert_with(ProcSample::default);
+            sum.cpu_us += sample.cpu_us;
+            sum.rss_kib += sample.rss_kib;
+            sum.threads += sample.threads;
+            sum.runqueue_wait_us += sample.runqueue_wait_us;
+        }
+        total
     }
 }
 
@@ -247,7 +257,7 @@ fn tag_seed() -> u64 {
 async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadError> {
     let started_unix_ms = unix_nanos() / 1_000_000;
     let load_average_start = crate::procfs::load_average();
-    let sampler = Sampler { server: opts.server_pid.map(Proc::Pid) };
+    let sampler = Sampler { servers: opts.server_pid.iter().copied().map(Proc::Pid).collect() };
     let base = format!("http://{target}");
     let mut targets = vec![target];
     for url in &opts.also_urls {
@@ -386,7 +396,7 @@ async fn run_local(opts: Options, target: SocketAddr) -> Result<Report, LoadErro
         latency_ms: Latency::from_micros(&stats.latency),
         send_lag_ms: Latency::from_micros(&stats.send_lag),
         server: ServerUse {
-            pid: ctx.opts.server_pid,
+            pids: ctx.opts.server_pid.clone(),
             cpu_secs_window: server_cpu,
             cpu_percent: server_cpu.map(|c| c / window * 100.0),
             runqueue_wait_secs_window: wait_secs(server_w0, server_w1),
@@ -807,7 +817,7 @@ async fn run_entries(
         latency_ms: Latency::default(),
         send_lag_ms: Latency::default(),
         server: ServerUse {
-            pid: ctx.opts.server_pid,
+            pids: ctx.opts.server_pid.clone(),
             cpu_secs_window: server_cpu,
             cpu_percent: server_cpu.map(|c| c / window * 100.0),
             runqueue_wait_secs_window: wait_secs(server_w0, server_w1),

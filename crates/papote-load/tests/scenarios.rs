@@ -19,7 +19,7 @@ async fn server() -> papote::app::Server {
 fn options(scenario: Scenario, server: &papote::app::Server) -> Options {
     let mut options = Options::new(scenario);
     options.url = format!("http://{}", server.addr);
-    options.server_pid = Some(std::process::id());
+    options.server_pid = vec![std::process::id()];
     options.duration = 2.0;
     options.warmup = 0.5;
     options.concurrency = 8;

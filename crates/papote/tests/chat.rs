@@ -466,5 +466,13 @@ async fn metrics_count_messages_and_refusals_for_the_operator() {
     assert!(text.contains("papote_messages_total{kind=\"room\"}"), "{text}");
     assert!(text.contains("papote_refusals_total{code=\"flood\"}"), "{text}");
     assert!(text.contains("papote_connections"), "{text}");
+    // A reverse proxy on the same host connects from loopback for anyone: not through it.
+    let proxied = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), reqwest::StatusCode::NOT_FOUND);
     server.stop().await;
 }

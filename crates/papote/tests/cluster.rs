@@ -324,3 +324,82 @@ async fn a_redis_restart_is_survived_and_clients_resync() {
     b.stop().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The member count of `room` as `person` is told it, once it reaches `wanted` (nodes exchange
+/// membership asynchronously).
+async fn wait_for_count(person: &mut Person, room: &str, wanted: u64) {
+    for _ in 0..50 {
+        person.ws.send(json!({"t": "room_member_list", "room": room})).await;
+        let list = person.ws.expect_where("room_member_list", |l| l["room"] == room).await;
+        if list["count"] == wanted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} never saw {wanted} members in {room}", person.nickname);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and Redis (see scripts/test-services)"]
+async fn private_rooms_span_nodes_and_a_late_node_learns_who_is_inside() {
+    let (database, broker) = services("papote_cluster_private", 5).await;
+    let a = node(&database, &broker).await;
+    let mut alice = member_via(&a, &a, "Alice", "59000").await;
+    let mut dan = member_via(&a, &a, "Dan", "59000").await;
+    alice.ws.join("cinema-series").await;
+    alice.ws.send(json!({"t": "room_create", "name": "Ciné du jeudi"})).await;
+    let room = alice.ws.expect("private_room").await["room"]["id"].as_str().unwrap().to_owned();
+    alice.ws.expect_where("joined", |j| j["room"] == room.as_str()).await;
+
+    // A node started after the rooms filled up knows who is inside them.
+    let b = node(&database, &broker).await;
+    let mut bob = member_via(&b, &b, "Bob", "75001").await;
+    bob.ws.join("cinema-series").await;
+    wait_for_count(&mut bob, "cinema-series", 2).await;
+
+    // An invitation reaches a member on the other node, who joins and talks.
+    loop {
+        alice.ws.send(json!({"t": "members"})).await;
+        if names(&alice.ws.expect("members").await["list"]).contains(&"Bob".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    alice.ws.send(json!({"t": "room_invite", "room": room, "member": bob.id})).await;
+    let invitation = bob.ws.expect("room_invitation").await;
+    assert_eq!(invitation["from"]["nickname"], "Alice");
+    assert_eq!(invitation["room"]["name"], "Ciné du jeudi");
+    bob.ws.send(json!({"t": "room_accept", "room": room})).await;
+    bob.ws.expect_where("joined", |j| j["room"] == room.as_str()).await;
+    let answer = alice.ws.expect("room_invitation_answer").await;
+    assert_eq!((answer["member"].as_str(), answer["accepted"].as_bool()), (Some(bob.id.as_str()), Some(true)));
+    wait_for_count(&mut bob, &room, 2).await;
+    let ack = bob.ws.say(&room, "on regarde quoi jeudi ?", "b1").await;
+    assert_eq!(ack["t"], "ack", "{ack}");
+    alice.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    let ack = alice.ws.say(&room, "un vieux Truffaut", "a1").await;
+    bob.ws.expect_where("room_msg", |m| m["id"] == ack["id"]).await;
+    // Someone who was not invited stays out, on any node.
+    dan.ws.send(json!({"t": "join", "room": room})).await;
+    assert_eq!(dan.ws.expect("error").await["code"], "not_invited");
+
+    // The owner on one node removes a member on the other.
+    alice.ws.send(json!({"t": "room_remove", "room": room, "member": bob.id})).await;
+    assert_eq!(bob.ws.expect("removed").await["room"], room.as_str());
+    assert_eq!(bob.ws.say(&room, "encore là ?", "b2").await["code"], "not_in_room");
+    bob.ws.send(json!({"t": "room_accept", "room": room})).await;
+    assert_eq!(bob.ws.expect("error").await["code"], "not_invited");
+
+    // The last member leaves: the room ends on every node.
+    alice.ws.send(json!({"t": "leave", "room": room})).await;
+    alice.ws.expect_where("left", |l| l["room"] == room.as_str()).await;
+    for _ in 0..50 {
+        if b.server().hub.private_room_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((a.server().hub.private_room_count(), b.server().hub.private_room_count()), (0, 0));
+    a.stop().await;
+    b.stop().await;
+}

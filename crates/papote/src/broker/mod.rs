@@ -132,6 +132,27 @@ pub enum ClusterEvent {
         until: Option<i64>,
         min_age_secs: u64,
     },
+    /// A node started, or came back after a cut: the others announce their members of every room
+    /// again (or of `room` only, when a node just made its copy of that private room), and the
+    /// private rooms they answer for.
+    Hello {
+        room: Option<String>,
+    },
+    /// A private room after a change, whole (the last change wins); `state: None` when it ended.
+    /// Every node keeps a copy, so members on any node can be invited, join and talk.
+    PrivateRoom {
+        room: String,
+        name: String,
+        state: Option<PrivateRoomState>,
+    },
+}
+
+/// Who may be in a private room, as nodes exchange it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PrivateRoomState {
+    pub owner: MemberId,
+    pub members: Vec<MemberId>,
+    pub invited: Vec<MemberId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

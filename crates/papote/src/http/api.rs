@@ -181,8 +181,11 @@ async fn leave(State(state): State<AppState>, headers: HeaderMap, jar: PrivateCo
 }
 
 /// Prometheus metrics, for the operator's scraper on this machine only.
-async fn metrics(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
-    if !peer.ip().is_loopback() {
+async fn metrics(ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    // Loopback only, and never through a reverse proxy on the same host (which connects from
+    // loopback on behalf of anyone).
+    let proxied = headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
+    if !peer.ip().is_loopback() || proxied {
         return StatusCode::NOT_FOUND.into_response();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render()).into_response()

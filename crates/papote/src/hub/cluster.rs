@@ -133,6 +133,8 @@ impl Hub {
 
     async fn cluster_loop(self: Arc<Self>, mut incoming: mpsc::Receiver<Incoming>) {
         self.load_directory().await;
+        // Rooms here start empty of the other nodes' members: have them say who is inside.
+        self.broadcast(ClusterEvent::Hello { room: None });
         loop {
             let item = tokio::select! {
                 item = incoming.recv() => item,
@@ -158,6 +160,22 @@ impl Hub {
                 }
             }
             ClusterEvent::Gone { member } if from != me => self.forget_remote(&[member]),
+            ClusterEvent::Hello { room } if from != me => match room {
+                Some(room) => {
+                    if let Some(handle) = self.room(&room) {
+                        let _ = handle.tx.send(RoomCmd::Republish).await;
+                    }
+                }
+                None => {
+                    for handle in self.all_rooms() {
+                        let _ = handle.tx.send(RoomCmd::Republish).await;
+                    }
+                    self.republish_private_rooms();
+                }
+            },
+            ClusterEvent::PrivateRoom { room, name, state } if from != me => {
+                self.apply_private_room(room, name, state).await
+            }
             ClusterEvent::Room { room, seq, event } => {
                 if let Some(handle) = self.room(&room) {
                     let _ = handle.tx.send(RoomCmd::Shared { seq, event }).await;
@@ -208,6 +226,8 @@ impl Hub {
             }
             presence.left.push(*id);
         }
+        drop(presence);
+        self.drop_private_members(members);
     }
 
     /// The directory of the other nodes' members, from the shared map (at start, after a cut).
@@ -262,7 +282,7 @@ impl Hub {
             let mut nodes: Vec<NodeId> = dead.iter().map(|(_, node)| *node).collect();
             nodes.dedup();
             for node in nodes {
-                for room in &self.rooms {
+                for room in &self.all_rooms() {
                     let _ = room.tx.send(RoomCmd::DropNode { node }).await;
                 }
             }
@@ -288,11 +308,14 @@ impl Hub {
             self.register_home(session).await;
             let _ = self.broker.claim(&nickname_claim(&session.skeleton), &session.id.encode(), CLAIM_TTL).await;
         }
-        for room in &self.rooms {
+        for room in &self.all_rooms() {
             let _ = room.tx.send(RoomCmd::Gap).await;
             let _ = room.tx.send(RoomCmd::Republish).await;
         }
+        self.republish_private_rooms();
         self.load_directory().await;
+        // A cut of this node alone: the others did not notice, and their members must be told again.
+        self.broadcast(ClusterEvent::Hello { room: None });
         for session in &sessions {
             session.cut_all(close::TOO_SLOW);
         }

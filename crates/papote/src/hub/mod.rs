@@ -449,6 +449,11 @@ impl Hub {
         }
     }
 
+    /// Themed rooms and private rooms.
+    pub(super) fn all_rooms(&self) -> Vec<Arc<RoomHandle>> {
+        self.rooms.iter().cloned().chain(self.private_rooms.iter().map(|r| Arc::clone(r.value()))).collect()
+    }
+
     pub fn room_infos(&self, english: bool) -> Vec<RoomInfo> {
         self.rooms
             .iter()

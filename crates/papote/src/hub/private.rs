@@ -1,15 +1,20 @@
 //! Private rooms: created by a member with a vetted name, joined by invitation only (an
 //! invitation is a request, like a first private message), an owner who can remove members and
 //! hand the room over, a member cap, and an end when the last member leaves.
+//!
+//! With several nodes every node keeps a copy of each private room it has heard of: a change is
+//! made on the node of the member who makes it, then broadcast whole (`ClusterEvent::PrivateRoom`;
+//! the last change wins). The room's messages travel like a public room's, numbered by the broker.
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::Hub;
 use super::outbox::frame;
 use super::room::{self, PrivateAccess, RoomCmd, RoomHandle};
 use super::session::{Session, lock};
+use super::{Hub, Someone, shared_position};
+use crate::broker::{ClusterEvent, PrivateRoomState};
 use crate::chat::{Refusal, sanitize};
 use crate::protocol::{MemberId, RoomInfo, ServerMsg};
 
@@ -30,13 +35,155 @@ impl Hub {
         }
     }
 
+    /// Tells every member of the room, on whichever node they are.
     fn tell_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
+        let Some(access) = &handle.access else { return };
+        let members = lock(access).members.clone();
+        let json = msg.to_json();
+        let shared = frame(json.clone());
+        for member in members {
+            match self.find(member) {
+                Some(Someone::Local(session)) => session.send(&shared),
+                Some(Someone::Remote(remote)) => {
+                    self.send_to_node(remote.node, ClusterEvent::Deliver { member, frame: json.clone() })
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Tells the room's members on this node only (each node does it after a change they all
+    /// apply on their own, such as a stopped node's members leaving).
+    fn tell_local_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
         let Some(access) = &handle.access else { return };
         let members = lock(access).members.clone();
         let shared = frame(msg.to_json());
         for member in members {
             if let Some(session) = self.session(member) {
                 session.send(&shared);
+            }
+        }
+    }
+
+    fn spawn_private(&self, id: String, name: String, access: PrivateAccess) -> Arc<RoomHandle> {
+        let shared = self.shared().then(|| Arc::clone(&self.broker));
+        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone(), shared);
+        let handle = Arc::new(RoomHandle {
+            id: id.clone(),
+            name: name.clone(),
+            name_en: name,
+            topic: String::new(),
+            topic_en: String::new(),
+            banner: None,
+            banner_en: None,
+            tx,
+            count,
+            access: Some(std::sync::Mutex::new(access)),
+        });
+        self.private_rooms.insert(id, Arc::clone(&handle));
+        handle
+    }
+
+    /// Several nodes: gives the others this room as it is after a change made here.
+    pub(super) fn publish_private(&self, handle: &RoomHandle) {
+        if !self.shared() {
+            return;
+        }
+        let Some(access) = &handle.access else { return };
+        let state = {
+            let access = lock(access);
+            PrivateRoomState {
+                owner: access.owner,
+                members: access.members.clone(),
+                invited: access.invited.iter().copied().collect(),
+            }
+        };
+        self.broadcast(ClusterEvent::PrivateRoom {
+            room: handle.id.clone(),
+            name: handle.name.clone(),
+            state: Some(state),
+        });
+    }
+
+    /// A change made on another node (`state: None`: the room ended).
+    pub(super) async fn apply_private_room(&self, room: String, name: String, state: Option<PrivateRoomState>) {
+        let (handle, before) = match state {
+            None => {
+                let Some((_, handle)) = self.private_rooms.remove(&room) else { return };
+                let before = handle.access.as_ref().map(|a| lock(a).members.clone()).unwrap_or_default();
+                (handle, before)
+            }
+            Some(state) => {
+                let access = PrivateAccess {
+                    owner: state.owner,
+                    members: state.members,
+                    invited: state.invited.into_iter().collect(),
+                };
+                let existing = self.private_rooms.get(&room).map(|r| Arc::clone(r.value()));
+                match existing {
+                    Some(handle) => {
+                        let before = match &handle.access {
+                            Some(current) => std::mem::replace(&mut *lock(current), access).members,
+                            None => Vec::new(),
+                        };
+                        (handle, before)
+                    }
+                    None => {
+                        let handle = self.spawn_private(room.clone(), name, access);
+                        // A new copy knows none of the members already inside: ask their nodes.
+                        self.broadcast(ClusterEvent::Hello { room: Some(room.clone()) });
+                        (handle, Vec::new())
+                    }
+                }
+            }
+        };
+        // Members of this node that the change put out (the owner removed them elsewhere).
+        let after = handle.access.as_ref().map(|a| lock(a).members.clone()).unwrap_or_default();
+        for member in before.into_iter().filter(|m| !after.contains(m)) {
+            let Some(session) = self.session(member) else { continue };
+            if session.state().rooms.remove(&room) {
+                let _ = handle.tx.send(RoomCmd::Leave { member }).await;
+                session.send(&frame(ServerMsg::Removed { room: room.clone() }.to_json()));
+            }
+        }
+    }
+
+    /// Members of stopped nodes leave the private rooms here (every node does the same).
+    pub(super) fn drop_private_members(&self, gone: &[MemberId]) {
+        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
+        for handle in rooms {
+            let Some(access) = &handle.access else { continue };
+            let (empty, new_owner) = {
+                let mut access = lock(access);
+                let before = access.members.len();
+                access.members.retain(|m| !gone.contains(m));
+                access.invited.retain(|m| !gone.contains(m));
+                if access.members.len() == before {
+                    continue;
+                }
+                let new_owner = if gone.contains(&access.owner) {
+                    access.members.first().copied().inspect(|&next| access.owner = next)
+                } else {
+                    None
+                };
+                (access.members.is_empty(), new_owner)
+            };
+            if empty {
+                self.private_rooms.remove(&handle.id);
+            } else if new_owner.is_some() {
+                self.tell_local_members(&handle, &ServerMsg::PrivateRoom { room: self.private_info(&handle) });
+            }
+        }
+    }
+
+    /// Several nodes: the private rooms this node answers for after a cut or when a node starts
+    /// (those whose owner is here).
+    pub(super) fn republish_private_rooms(&self) {
+        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
+        for handle in rooms {
+            let owner = handle.access.as_ref().map(|a| lock(a).owner);
+            if owner.is_some_and(|owner| self.session(owner).is_some()) {
+                self.publish_private(&handle);
             }
         }
     }
@@ -53,23 +200,10 @@ impl Hub {
             return Err(Refusal::new("room_name_refused"));
         }
         let id = format!("p-{}", crate::entry::random_token().get(..12).unwrap_or("0"));
-        // Private rooms live on their creator's node (see docs/deployment.md).
-        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone(), None);
         let access =
             PrivateAccess { owner: session.id, members: Vec::new(), invited: [session.id].into_iter().collect() };
-        let handle = RoomHandle {
-            id: id.clone(),
-            name: name.clone(),
-            name_en: name,
-            topic: String::new(),
-            topic_en: String::new(),
-            banner: None,
-            banner_en: None,
-            tx,
-            count,
-            access: Some(std::sync::Mutex::new(access)),
-        };
-        self.private_rooms.insert(id.clone(), Arc::new(handle));
+        let handle = self.spawn_private(id.clone(), name, access);
+        self.publish_private(&handle);
         Ok(id)
     }
 
@@ -94,6 +228,7 @@ impl Hub {
             access.invited.remove(&session.id);
             access.members.push(session.id);
         }
+        self.publish_private(handle);
         let info = self.private_info(handle);
         session.send(&frame(ServerMsg::PrivateRoom { room: info }.to_json()));
         let answer = ServerMsg::RoomInvitationAnswer { room: handle.id.clone(), member: session.id, accepted: true };
@@ -107,7 +242,7 @@ impl Hub {
         if member == session.id {
             return Err(Refusal::new("self"));
         }
-        let invitee = self.session(member).ok_or(Refusal::new("unknown_member"))?;
+        let invitee = self.find(member).ok_or(Refusal::new("unknown_member"))?;
         if self.is_blocked_either(session.id, member) {
             return Err(Refusal::new("blocked"));
         }
@@ -127,9 +262,20 @@ impl Hub {
             }
             state.new_conversations.push_back(now);
         }
-        let invitation =
-            ServerMsg::RoomInvitation { room: self.private_info(&handle), from: session.member_for(invitee.position) };
-        invitee.send(&frame(invitation.to_json()));
+        // The room's new state first: the invitee's node must know them invited before they answer.
+        self.publish_private(&handle);
+        match invitee {
+            Someone::Local(invitee) => {
+                let from = session.member_for(invitee.position);
+                let invitation = ServerMsg::RoomInvitation { room: self.private_info(&handle), from };
+                invitee.send(&frame(invitation.to_json()));
+            }
+            Someone::Remote(remote) => {
+                let from = session.member_for(shared_position(&remote));
+                let invitation = ServerMsg::RoomInvitation { room: self.private_info(&handle), from };
+                self.send_to_node(remote.node, ClusterEvent::Deliver { member, frame: invitation.to_json() });
+            }
+        }
         Ok(())
     }
 
@@ -140,6 +286,7 @@ impl Hub {
         if !lock(access).invited.remove(&session.id) {
             return Err(Refusal::new("not_invited"));
         }
+        self.publish_private(&handle);
         let answer = ServerMsg::RoomInvitationAnswer { room: room.to_owned(), member: session.id, accepted: false };
         self.tell_members(&handle, &answer);
         Ok(())
@@ -163,7 +310,17 @@ impl Hub {
         if empty {
             // Dropping the last handle closes the room task's channel: the task ends.
             self.private_rooms.remove(&handle.id);
-        } else if new_owner.is_some() {
+            if self.shared() {
+                self.broadcast(ClusterEvent::PrivateRoom {
+                    room: handle.id.clone(),
+                    name: handle.name.clone(),
+                    state: None,
+                });
+            }
+            return;
+        }
+        self.publish_private(handle);
+        if new_owner.is_some() {
             self.tell_members(handle, &ServerMsg::PrivateRoom { room: self.private_info(handle) });
         }
     }
@@ -203,15 +360,18 @@ impl Hub {
             }
             access.owner = member;
         }
+        self.publish_private(&handle);
         self.tell_members(&handle, &ServerMsg::PrivateRoom { room: self.private_info(&handle) });
         Ok(())
     }
 
     /// A session ended: its pending invitations go with it.
     pub(super) fn forget_invitations(&self, member: MemberId) {
-        for room in self.private_rooms.iter() {
-            if let Some(access) = &room.access {
-                lock(access).invited.remove(&member);
+        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
+        for handle in rooms {
+            let removed = handle.access.as_ref().is_some_and(|access| lock(access).invited.remove(&member));
+            if removed {
+                self.publish_private(&handle);
             }
         }
     }
