@@ -40,6 +40,14 @@ async fn suite(broker: Arc<dyn Broker>) {
     assert_eq!(next_event(&mut rx).await, ClusterEvent::Gone { member: MemberId(3) });
     broker.send_to(broker.node(), &ClusterEvent::Gone { member: MemberId(4) }).await.unwrap();
     assert_eq!(next_event(&mut rx).await, ClusterEvent::Gone { member: MemberId(4) });
+    // A batch arrives whole and in order, whether addressed to this node or to every node.
+    let batch: Vec<_> = (10..40)
+        .map(|i| (if i % 3 == 0 { None } else { Some(broker.node()) }, ClusterEvent::Gone { member: MemberId(i) }))
+        .collect();
+    broker.publish(&batch).await.unwrap();
+    for i in 10..40 {
+        assert_eq!(next_event(&mut rx).await, ClusterEvent::Gone { member: MemberId(i) });
+    }
     let room = format!("suite-{}", broker.node());
     let mut seqs = Vec::new();
     for i in 1..=5 {

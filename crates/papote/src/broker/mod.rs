@@ -186,6 +186,18 @@ pub trait Broker: Send + Sync + 'static {
     /// To one node.
     async fn send_to(&self, node: NodeId, event: &ClusterEvent) -> BrokerResult<()>;
 
+    /// Several events in order, each to one node (`Some`) or every node (`None`): one round trip
+    /// where the backend allows it.
+    async fn publish(&self, events: &[(Option<NodeId>, ClusterEvent)]) -> BrokerResult<()> {
+        for (node, event) in events {
+            match node {
+                Some(node) => self.send_to(*node, event).await?,
+                None => self.broadcast(event).await?,
+            }
+        }
+        Ok(())
+    }
+
     /// Numbers a room event (one sequence per room, site-wide) and publishes it to every node,
     /// atomically: every node sees a room's events in `seq` order.
     async fn publish_room(&self, room: &str, event: &RoomWire) -> BrokerResult<u64>;

@@ -38,8 +38,15 @@ fn key(name: &str) -> String {
 
 /// Messages are `seq|json`: a room event's sequence is written by the script that numbers it,
 /// in the same step as the publication (0 for other events).
-fn frame(seq: u64, envelope: &Envelope) -> BrokerResult<String> {
-    Ok(format!("{seq}|{}", serde_json::to_string(envelope)?))
+/// `0|` and the envelope `{from, event}` (a room event's number is written by its script),
+/// without cloning the event.
+fn frame_ref(from: NodeId, event: &ClusterEvent) -> BrokerResult<String> {
+    #[derive(serde::Serialize)]
+    struct EnvelopeRef<'a> {
+        from: NodeId,
+        event: &'a ClusterEvent,
+    }
+    Ok(format!("0|{}", serde_json::to_string(&EnvelopeRef { from, event })?))
 }
 
 fn parse(payload: &str) -> Option<Envelope> {
@@ -52,6 +59,10 @@ fn parse(payload: &str) -> Option<Envelope> {
 }
 
 impl RedisBroker {
+    fn node_channel(&self, node: NodeId) -> String {
+        format!("{}:node:{node}", self.all.strip_suffix(":all").unwrap_or(&self.all))
+    }
+
     pub async fn connect(url: &str) -> BrokerResult<RedisBroker> {
         let client = Client::open(url)?;
         let namespace = client.get_connection_info().redis_settings().db().to_string();
@@ -152,15 +163,29 @@ impl Broker for RedisBroker {
     }
 
     async fn broadcast(&self, event: &ClusterEvent) -> BrokerResult<()> {
-        let payload = frame(0, &Envelope { from: self.node, event: event.clone() })?;
+        let payload = frame_ref(self.node, event)?;
         let _: () = self.commands.clone().publish(&self.all, payload).await?;
         Ok(())
     }
 
     async fn send_to(&self, node: NodeId, event: &ClusterEvent) -> BrokerResult<()> {
-        let payload = frame(0, &Envelope { from: self.node, event: event.clone() })?;
-        let channel = self.all.replace(":all", &format!(":node:{node}"));
-        let _: () = self.commands.clone().publish(channel, payload).await?;
+        let payload = frame_ref(self.node, event)?;
+        let _: () = self.commands.clone().publish(self.node_channel(node), payload).await?;
+        Ok(())
+    }
+
+    async fn publish(&self, events: &[(Option<NodeId>, ClusterEvent)]) -> BrokerResult<()> {
+        // One pipeline: the commands go out in order on one connection and Redis runs them in
+        // that order, so events for a node arrive as they were queued.
+        let mut pipe = redis::pipe();
+        for (node, event) in events {
+            let channel = match node {
+                Some(node) => self.node_channel(*node),
+                None => self.all.clone(),
+            };
+            pipe.publish(channel, frame_ref(self.node, event)?).ignore();
+        }
+        let _: () = pipe.query_async(&mut self.commands.clone()).await?;
         Ok(())
     }
 

@@ -204,20 +204,19 @@ impl Hub {
         hub
     }
 
-    /// Publishes events for other nodes one at a time, so that two events for the same peer
-    /// arrive in the order they were sent.
+    /// Publishes events for other nodes in order (two events for the same peer arrive in the
+    /// order they were sent), as many as are queued in one round trip.
     async fn outgoing_loop(
         self: Arc<Self>,
         mut rx: tokio::sync::mpsc::UnboundedReceiver<(Option<NodeId>, ClusterEvent)>,
     ) {
-        while let Some((node, event)) = rx.recv().await {
-            let sent = match node {
-                Some(node) => self.broker.send_to(node, &event).await,
-                None => self.broker.broadcast(&event).await,
-            };
-            if let Err(error) = sent {
-                tracing::warn!(%error, "could not reach the other nodes");
+        const BATCH: usize = 256;
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            if let Err(error) = self.broker.publish(&batch).await {
+                tracing::warn!(%error, events = batch.len(), "could not reach the other nodes");
             }
+            batch.clear();
         }
     }
 
