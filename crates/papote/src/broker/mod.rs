@@ -109,7 +109,7 @@ pub enum ClusterEvent {
     /// A private-message operation for the recipient's home node.
     Direct {
         to: MemberId,
-        op: serde_json::Value,
+        op: PeerOp,
     },
     /// `blocker` blocked (or unblocked) `blocked`: lists everywhere hide them from each other.
     Block {
@@ -145,6 +145,18 @@ pub enum ClusterEvent {
         name: String,
         state: Option<PrivateRoomState>,
     },
+}
+
+/// What one side of a private conversation tells the other (`hub/dm.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PeerOp {
+    Message { from: SharedMember, id: u64, text: String, at: i64, meeting: bool, contact: bool },
+    Accepted { by: SharedMember },
+    Declined { by: MemberId },
+    Gone { member: MemberId },
+    MinorWarning { member: MemberId },
+    Typing { author: Author },
 }
 
 /// Who may be in a private room, as nodes exchange it.

@@ -191,10 +191,7 @@ impl Hub {
                     session.send(&super::outbox::frame(frame));
                 }
             }
-            ClusterEvent::Direct { to, op } => match serde_json::from_value::<dm::PeerOp>(op) {
-                Ok(op) => self.on_peer_op(to, op),
-                Err(error) => tracing::warn!(%error, "unreadable private-message operation"),
-            },
+            ClusterEvent::Direct { to, op } => self.on_peer_op(to, op),
             ClusterEvent::Relay { relay } => self.on_relay(relay).await,
             ClusterEvent::Block { blocker, blocked, on } if from != me => self.apply_block(blocker, blocked, on),
             ClusterEvent::Sanction { member, statement, message_ids } if from != me => {

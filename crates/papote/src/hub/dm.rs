@@ -6,7 +6,6 @@
 use std::collections::{HashMap, VecDeque};
 
 use papote_safety::{Category, Context};
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::outbox::frame;
@@ -14,7 +13,7 @@ use super::session::{Session, lock};
 use super::{Hub, Someone, now_ms, window_around};
 use crate::broker::{ClusterEvent, SharedMember};
 use crate::chat::{Decision, Refusal};
-use crate::protocol::{Author, CardKind, ConversationState, DmEntry, Member, MemberId, RequestMessage, ServerMsg};
+use crate::protocol::{CardKind, ConversationState, DmEntry, Member, MemberId, RequestMessage, ServerMsg};
 
 /// Messages kept per conversation view (for resuming, paging and report evidence).
 pub const DM_HISTORY: usize = 500;
@@ -58,17 +57,7 @@ impl View {
 /// `views[me][peer]`.
 pub type Views = HashMap<MemberId, HashMap<MemberId, View>>;
 
-/// What one side tells the other.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum PeerOp {
-    Message { from: SharedMember, id: u64, text: String, at: i64, meeting: bool, contact: bool },
-    Accepted { by: SharedMember },
-    Declined { by: MemberId },
-    Gone { member: MemberId },
-    MinorWarning { member: MemberId },
-    Typing { author: Author },
-}
+pub use crate::broker::PeerOp;
 
 /// What happened to a private message that passed the checks.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,9 +93,7 @@ impl Hub {
         match self.find(to) {
             Some(Someone::Local(_)) => self.on_peer_op(to, op),
             Some(Someone::Remote(shared)) => {
-                if let Ok(op) = serde_json::to_value(&op) {
-                    self.send_to_node(shared.node, ClusterEvent::Direct { to, op });
-                }
+                self.send_to_node(shared.node, ClusterEvent::Direct { to, op });
             }
             None => {}
         }
