@@ -56,8 +56,27 @@ pub fn sanitize(raw: &str) -> Result<String, Refusal> {
         return Err(Refusal::new("too_long"));
     }
     let mut out = String::with_capacity(raw.len());
+    // Most lines are already NFC (always so for ASCII): skip the normaliser's buffering then.
+    if unicode_normalization::is_nfc_quick(raw.chars()) == unicode_normalization::IsNormalized::Yes {
+        push_clean(raw.chars(), &mut out);
+    } else {
+        push_clean(raw.nfc(), &mut out);
+    }
+    let trimmed = out.trim();
+    if trimmed.is_empty() {
+        return Err(Refusal::new("empty"));
+    }
+    if trimmed.chars().count() > MESSAGE_MAX_CHARS {
+        return Err(Refusal::new("too_long"));
+    }
+    Ok(if trimmed.len() == out.len() { out } else { trimmed.to_owned() })
+}
+
+/// Drops control, bidirectional and zero-width characters, turns line breaks into spaces, and
+/// caps runs of combining marks.
+fn push_clean(chars: impl Iterator<Item = char>, out: &mut String) {
     let mut combining_run = 0;
-    for c in raw.nfc() {
+    for c in chars {
         let c = match c {
             '\n' | '\r' | '\t' => ' ',
             c if c.is_control() => continue,
@@ -77,14 +96,6 @@ pub fn sanitize(raw: &str) -> Result<String, Refusal> {
         }
         out.push(c);
     }
-    let trimmed = out.trim();
-    if trimmed.is_empty() {
-        return Err(Refusal::new("empty"));
-    }
-    if trimmed.chars().count() > MESSAGE_MAX_CHARS {
-        return Err(Refusal::new("too_long"));
-    }
-    Ok(if trimmed.len() == out.len() { out } else { trimmed.to_owned() })
 }
 
 /// Stage 2: at most `limit` messages per `window` for one key (a member in one conversation).
