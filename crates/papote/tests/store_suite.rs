@@ -75,8 +75,12 @@ async fn suite(store: Arc<dyn Store>) {
         .unwrap();
     store.close_connection(id, 1_200).await.unwrap();
     let connections = store.connections_of("m1").await.unwrap();
-    assert_eq!(connections.len(), 1);
-    assert_eq!((connections[0].port, connections[0].closed_at), (5555, Some(1_200)));
+    assert_eq!(connections.len(), 2, "the entry's own line, then the WebSocket");
+    assert_eq!(
+        (connections[0].kind.as_str(), connections[0].port, connections[0].opened_at, connections[0].closed_at),
+        ("entry", 40_000, 1_000, Some(1_000))
+    );
+    assert_eq!((connections[1].port, connections[1].closed_at), (5555, Some(1_200)));
 
     // Entry locks.
     store.add_entry_locks(&[("device", "dev9"), ("network", "net9")], "underage", 1_000, 10_000).await.unwrap();

@@ -17,7 +17,7 @@ use self::communes::{Communes, is_valid_postcode};
 use crate::hub::session::Session;
 use crate::hub::{Hub, now_ms};
 use crate::protocol::{Gender, MemberId, Profile};
-use crate::store::{ConnectionRecord, EntryRecord};
+use crate::store::EntryRecord;
 
 pub const NICKNAME_MIN_CHARS: usize = 3;
 pub const NICKNAME_MAX_CHARS: usize = 20;
@@ -297,19 +297,7 @@ impl Gate {
             network_key: keys.network,
             entered_at: now,
         };
-        let connection = ConnectionRecord {
-            member_id: Some(id.encode()),
-            kind: "entry",
-            ip: visitor.ip.to_string(),
-            port: visitor.port,
-            opened_at: now,
-        };
-        let stored = async {
-            store.record_entry(&record).await?;
-            let log = store.open_connection(&connection).await?;
-            store.close_connection(log, now_ms()).await
-        };
-        if let Err(error) = stored.await {
+        if let Err(error) = store.record_entry(&record).await {
             hub.release_nickname(&skeleton, id);
             tracing::error!(%error, "could not record an entry");
             return Err(vec![EntryError::internal()]);

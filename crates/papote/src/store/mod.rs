@@ -266,6 +266,7 @@ pub trait Store: Send + Sync + 'static {
     /// sharing the database gets the same one).
     async fn secret(&self, name: &str, generate: &(dyn Fn() -> String + Sync)) -> StoreResult<String>;
 
+    /// The entry and its line in the connection log (kind `entry`), in one transaction.
     async fn record_entry(&self, entry: &EntryRecord) -> StoreResult<()>;
     async fn end_entry(&self, member_id: &str, at: i64) -> StoreResult<()>;
 

@@ -205,6 +205,7 @@ impl Store for PostgresStore {
     }
 
     async fn record_entry(&self, e: &EntryRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO entries (member_id, nickname, skeleton, gender, age, postcode, insee, city, ip, port, \
              user_agent, device_key, network_key, entered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -223,8 +224,20 @@ impl Store for PostgresStore {
         .bind(&e.device_key)
         .bind(&e.network_key)
         .bind(e.entered_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // The entry's line in the connection log (address and source port, as the law asks).
+        sqlx::query(
+            "INSERT INTO connections (member_id, kind, ip, port, opened_at, closed_at) VALUES ($1, 'entry', $2, $3, $4, $5)",
+        )
+        .bind(&e.member_id)
+        .bind(&e.ip)
+        .bind(i64::from(e.port))
+        .bind(e.entered_at)
+        .bind(e.entered_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
