@@ -502,6 +502,10 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
     if letters == 0 {
         return false;
     }
+    // A sex and an age (`f15`, `h17`, `m16`): a number, not a word.
+    if tok.len() == 3 && matches!(tok[0], b'f' | b'h' | b'm') && tok[1..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
     // Digits written with look-alike letters (`O6`, `l2`): a number, not a word.
     let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
     if digits > letters && tok.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i')) {
