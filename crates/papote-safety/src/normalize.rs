@@ -374,6 +374,14 @@ pub fn text_view(original: &str) -> View {
         let len = c.len_utf8();
         let span = (i as u32, (i + len) as u32);
         i += len;
+        // `€` typed inside a word is an `e` (`b€uh`), not "euros".
+        if c == '€'
+            && tb.v.last_byte().is_some_and(|b| b.is_ascii_lowercase())
+            && raw.get(i).is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            tb.push(b'e', span);
+            continue;
+        }
         match fold_char(c) {
             Fold::Drop => {}
             Fold::Space => tb.push(b' ', span),
