@@ -40,7 +40,13 @@ fn main() {
     if args.first().is_some_and(|a| a == "--explain") {
         for line in &args[1..] {
             let f = normalize::fold(line);
-            println!("{line}\n  text:    {}\n  letters: {}\n  numbers: {}\n  dedup:   {}", f.text.as_str(), f.letters.as_str(), f.numbers().as_str(), f.dedup.as_str());
+            println!(
+                "{line}\n  text:    {}\n  letters: {}\n  numbers: {}\n  dedup:   {}",
+                f.text.as_str(),
+                f.letters.as_str(),
+                f.numbers().as_str(),
+                f.dedup.as_str()
+            );
             for h in detect::scan(&rules, &f, None) {
                 let r = &rules.rules[h.rule as usize];
                 println!(
