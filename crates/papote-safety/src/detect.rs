@@ -76,12 +76,14 @@ fn literal_hits(dfa: &DFA, lits: &[Literal], view: &View, view_id: ViewName, out
 #[derive(Default, Clone)]
 struct Presence {
     bits: Vec<u64>,
+    /// The literals present (the set bits of `bits`).
+    ids: Vec<u32>,
     digits: u32,
 }
 
 impl Presence {
     fn fill(&mut self, rules: &RuleSet, view: &View) {
-        rules.gate.presence_into(&view.bytes, &mut self.bits);
+        rules.gate.presence_into(&view.bytes, &mut self.bits, &mut self.ids);
         self.digits = view.bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32;
     }
 }
@@ -131,15 +133,10 @@ fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, cand: 
     // Candidates: regexes woken up by a present literal, plus those that are always run.
     cand.clear();
     cand.extend_from_slice(&vr.always);
-    for (w, &word) in p.bits.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let id = w * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if let Some(list) = vr.by_literal.get(id) {
-                for (c, l) in cand.iter_mut().zip(list) {
-                    *c |= l;
-                }
+    for &id in &p.ids {
+        if let Some(list) = vr.by_literal.get(id as usize) {
+            for (c, l) in cand.iter_mut().zip(list) {
+                *c |= l;
             }
         }
     }

@@ -559,8 +559,8 @@ const COMMON: &[&str] = &[
     "m", "ma", "mais", "me", "mes", "moi", "mon", "n", "ne", "non", "nous", "on", "ou", "oui", "par", "pas", "plus",
     "pour", "qu", "que", "qui", "quoi", "s", "sa", "se", "ses", "si", "son", "suis", "sur", "t", "ta", "te", "tes",
     "toi", "ton", "tous", "tout", "tu", "un", "une", "va", "vas", "vous", "y", "ici", "the", "an", "to", "of", "in",
-    "at", "is", "it", "i", "you", "u", "my", "your", "ur", "and", "or", "for", "be", "are", "do", "so", "if", "we",
-    "he", "she", "this", "that", "with", "not", "no", "yes", "ok",
+    "is", "it", "i", "you", "u", "my", "your", "ur", "and", "or", "for", "be", "are", "do", "so", "if", "we", "he",
+    "she", "this", "that", "with", "not", "no", "yes", "ok",
 ];
 
 /// A literal worth gating on: not a single common byte, not a common word, not two letters
@@ -569,11 +569,11 @@ const COMMON: &[&str] = &[
 const SYMBOLS: &[u8] = b"@+/#$%&*=<>{}|~^_\\?";
 
 fn strong(lit: &Lit) -> bool {
-    let s = &lit.text;
-    if !s.is_empty() && s.bytes().all(|b| SYMBOLS.contains(&b)) {
+    let core = lit.text.trim_matches(|c: char| c == ' ' || c == '\'');
+    // A rare symbol, with or without spaces around it (" @ ").
+    if !core.is_empty() && core.bytes().all(|b| SYMBOLS.contains(&b)) {
         return true;
     }
-    let core = s.trim_matches(|c: char| c == ' ' || c == '\'');
     let alnum = core.bytes().filter(u8::is_ascii_alphanumeric).count();
     alnum >= 2 && !COMMON.contains(&core)
 }
