@@ -608,18 +608,24 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
 
 /// The `letters` view, built from the `text` view. Returns whether a `1` was read as a letter.
 pub fn letters_view(text: &View, one: u8) -> (View, bool) {
-    let first = letters_pass(text, Leet { one, mode: false });
+    letters_view_of(text, None, one)
+}
+
+/// [`letters_view`], given the original text (a gap between spelled-out words is then two
+/// characters or more, not two bytes: a lone no-break space is not a gap).
+pub fn letters_view_of(text: &View, original: Option<&str>, one: u8) -> (View, bool) {
+    let first = letters_pass(text, original, Leet { one, mode: false });
     if !first.2 {
         return (first.0, first.1);
     }
     // Written in leetspeak: read again, digits-only words included.
-    let second = letters_pass(text, Leet { one, mode: true });
+    let second = letters_pass(text, original, Leet { one, mode: true });
     (second.0, first.1 || second.1)
 }
 
 /// The `letters` view without the leetspeak second pass (for numbers and ages).
 pub fn letters_plain(text: &View) -> View {
-    letters_pass(text, Leet { one: b'i', mode: false }).0
+    letters_pass(text, None, Leet { one: b'i', mode: false }).0
 }
 
 /// Is this digits-only token a word in leetspeak (`51`, `735`), given what surrounds it?
@@ -691,9 +697,9 @@ fn push_collapsed(v: &mut View, bytes: &[u8], spans: &[(u32, u32)]) {
     }
 }
 
-fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
+fn letters_pass(text: &View, original: Option<&str>, leet_: Leet) -> (View, bool, bool) {
     let mut v = View::default();
-    let (a, b) = letters_pass_into(text, leet_, &mut v);
+    let (a, b) = letters_pass_into(text, original, leet_, &mut v);
     (v, a, b)
 }
 
@@ -721,7 +727,12 @@ fn letters_is_identity(t: &[u8]) -> bool {
 
 /// Writes the `letters` view into `out`; returns (a `1` was read as a letter, a digit or
 /// symbol was read as a letter).
-fn letters_pass_into(text: &View, leet_: Leet, out: &mut View) -> (bool, bool) {
+fn letters_pass_into(text: &View, original: Option<&str>, leet_: Leet, out: &mut View) -> (bool, bool) {
+    // A space typed as two characters or more (`o n  s e`); without the original, two bytes.
+    let wide_span = |sp: (u32, u32)| match original.and_then(|o| o.get(sp.0 as usize..sp.1 as usize)) {
+        Some(s) => s.chars().nth(1).is_some(),
+        None => sp.1 - sp.0 > 1,
+    };
     let one = leet_.one;
     let t = &text.bytes;
     let n = t.len();
@@ -769,14 +780,17 @@ fn letters_pass_into(text: &View, leet_: Leet, out: &mut View) -> (bool, bool) {
                 // One word is spelled with one separator: `p.l.a.n c.u.l` is two words, and
                 // so is `o n  s e` (a wider space between words).
                 let this = &t[k..s];
-                let wide = text.spans[k..s].iter().any(|sp| sp.1 - sp.0 > 1);
+                let wide = text.spans[k..s].iter().any(|&sp| wide_span(sp));
                 if joiner.is_some_and(|j| j != this) || joiner_wide.is_some_and(|w| w != wide) {
                     break;
                 }
                 joiner = Some(this);
                 joiner_wide = Some(wide);
                 let e = s + 1;
-                if e < n && is_token_byte(t[e]) {
+                // A letter that starts a word, or an elided word (`j'ai`, `l'ami`), is no
+                // single letter.
+                if e < n && (is_token_byte(t[e]) || (t[e] == b'\'' && t.get(e + 1).is_some_and(|&b| is_token_byte(b))))
+                {
                     break;
                 }
                 singles.push(s);
@@ -785,7 +799,7 @@ fn letters_pass_into(text: &View, leet_: Leet, out: &mut View) -> (bool, bool) {
             let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
             let spaced = joiner.is_none_or(|j| j.contains(&b' '));
             // Words spelled out letter by letter with wider gaps between words: `o n  s e`.
-            let wide_at = |p: usize| p < n && t[p] == b' ' && text.spans[p].1 - text.spans[p].0 > 1;
+            let wide_at = |p: usize| p < n && t[p] == b' ' && wide_span(text.spans[p]);
             let framed = (i == 0 || (i >= 1 && wide_at(i - 1))) && (k >= n || wide_at(k));
             let enough = if spaced {
                 (singles.len() >= 3 && real_letters >= 3)
@@ -1180,17 +1194,18 @@ pub fn fold_into(original: &str, f: &mut Folded) {
         #[cfg(debug_assertions)]
         {
             // The shortcut must give what the full pass gives.
-            let (full, _, _) = letters_pass(&f.text, Leet { one: b'i', mode: false });
+            let (full, _, _) = letters_pass(&f.text, Some(original), Leet { one: b'i', mode: false });
             debug_assert_eq!(full.bytes, f.text.bytes, "letters shortcut on {original:?}");
             debug_assert_eq!(full.spans, f.text.spans, "letters shortcut spans on {original:?}");
         }
         f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
     } else {
-        let (one, converted) = letters_pass_into(&f.text, Leet { one: b'i', mode: false }, &mut f.spare);
+        let (one, converted) =
+            letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: false }, &mut f.spare);
         used_one |= one;
         if converted {
             // Written in leetspeak: read again; numbers and ages keep the first reading.
-            let (one2, _) = letters_pass_into(&f.text, Leet { one: b'i', mode: true }, &mut f.letters);
+            let (one2, _) = letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: true }, &mut f.letters);
             used_one |= one2;
             if !numbers_view_into(&f.spare, &mut f.numbers) {
                 f.numbers.copy_of(&f.spare);
@@ -1203,9 +1218,10 @@ pub fn fold_into(original: &str, f: &mut Folded) {
     }
     f.has_letters_l = used_one;
     if used_one {
-        let (_, converted) = letters_pass_into(&f.text, Leet { one: b'l', mode: false }, &mut f.letters_l);
+        let (_, converted) =
+            letters_pass_into(&f.text, Some(original), Leet { one: b'l', mode: false }, &mut f.letters_l);
         if converted {
-            letters_pass_into(&f.text, Leet { one: b'l', mode: true }, &mut f.letters_l);
+            letters_pass_into(&f.text, Some(original), Leet { one: b'l', mode: true }, &mut f.letters_l);
         }
     }
     f.dedup_is_letters = !dedup_view_into(&f.letters, &mut f.dedup);
@@ -1214,6 +1230,6 @@ pub fn fold_into(original: &str, f: &mut Folded) {
 /// The folded form of a text in one string (the `letters` view): the normaliser's public face.
 pub fn normalize(original: &str) -> String {
     let text = text_view(original);
-    let (letters, _) = letters_view(&text, b'i');
+    let (letters, _) = letters_view_of(&text, Some(original), b'i');
     String::from_utf8(letters.bytes).unwrap_or_default()
 }
