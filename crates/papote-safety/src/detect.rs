@@ -1,11 +1,16 @@
 //! Running the compiled rules over the folded views of one text.
+//!
+//! Per text: one walk of the literal automaton over the `dedup` view (literal rules), one walk
+//! of the prefilter automaton per distinct view (`text`, and `letters`, `numbers`, `letters_l`
+//! only when they differ), then only the regexes whose prefilter holds. Buffers live in a
+//! [`Scratch`] that callers may keep between texts.
 
 use aho_corasick::Anchored;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 
 use crate::Context;
-use crate::normalize::{Folded, View};
+use crate::normalize::{Folded, View, dedup_view};
 use crate::rules::{Anchor, Literal, RuleSet, ViewName};
 
 /// One rule that fired, with its span in the original text.
@@ -34,7 +39,7 @@ fn is_word(b: u8) -> bool {
 /// Every pattern ending at each position of `bytes`, by walking the automaton by hand (the
 /// overlapping iterator costs more per match). Calls `f(pattern, end)`.
 #[inline]
-fn walk(dfa: &DFA, bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+pub(crate) fn walk(dfa: &DFA, bytes: &[u8], mut f: impl FnMut(usize, usize)) {
     let Ok(mut sid) = dfa.start_state(Anchored::No) else {
         return;
     };
@@ -68,41 +73,70 @@ fn literal_hits(dfa: &DFA, lits: &[Literal], view: &View, view_id: ViewName, out
 }
 
 /// Which gate literals a view contains, and how many digits.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Presence {
     bits: Vec<u64>,
+    /// The literals present (the set bits of `bits`).
+    ids: Vec<u32>,
     digits: u32,
 }
 
 impl Presence {
-    fn of(rules: &RuleSet, name: ViewName, view: &View) -> Presence {
-        let bytes = view.bytes.as_slice();
-        let gate = &rules.gates[name.gate_slot()];
-        let mut bits = vec![0u64; gate.len.div_ceil(64)];
-        if let Some(dfa) = &gate.dfa {
-            walk(dfa, bytes, |id, _| bits[id / 64] |= 1 << (id % 64));
-        }
-        Presence { bits, digits: bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32 }
+    fn fill(&mut self, rules: &RuleSet, view: &View) {
+        rules.gate.presence_into(&view.bytes, &mut self.bits, &mut self.ids);
+        self.digits = view.bytes.iter().filter(|b| b.is_ascii_digit()).count() as u32;
     }
 }
 
-fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, out: &mut Vec<Hit>) {
+/// Buffers reused from one text to the next.
+#[derive(Default)]
+pub struct Scratch {
+    text: Presence,
+    letters: Presence,
+    numbers: Presence,
+    letters_l: Presence,
+    dedup: Presence,
+    cand: Vec<u64>,
+    keep: Vec<bool>,
+    spans: Vec<(usize, usize)>,
+    pub hits: Vec<Hit>,
+}
+
+/// The presence for a view, given which views share bytes.
+fn presence<'a>(s: &'a Scratch, folded: &Folded, name: ViewName) -> &'a Presence {
+    match name {
+        ViewName::Text => &s.text,
+        ViewName::Numbers if folded.has_numbers() => &s.numbers,
+        ViewName::Letters | ViewName::Numbers => {
+            if folded.letters_is_text {
+                &s.text
+            } else {
+                &s.letters
+            }
+        }
+        ViewName::Dedup => {
+            if folded.dedup_is_letters {
+                presence(s, folded, ViewName::Letters)
+            } else {
+                &s.dedup
+            }
+        }
+    }
+}
+
+fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, cand: &mut Vec<u64>, out: &mut Vec<Hit>) {
     let bytes = view.bytes.as_slice();
     let vr = &rules.views[name.index()];
     if vr.regexes.is_empty() {
         return;
     }
     // Candidates: regexes woken up by a present literal, plus those that are always run.
-    let mut cand = vr.always.clone();
-    for (w, &word) in p.bits.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let id = w * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if let Some(list) = vr.by_literal.get(id) {
-                for (c, l) in cand.iter_mut().zip(list) {
-                    *c |= l;
-                }
+    cand.clear();
+    cand.extend_from_slice(&vr.always);
+    for &id in &p.ids {
+        if let Some(list) = vr.by_literal.get(id as usize) {
+            for (c, l) in cand.iter_mut().zip(list) {
+                *c |= l;
             }
         }
     }
@@ -138,65 +172,75 @@ fn trim_span(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
 
 /// Every hit of every rule that applies in `context`, exceptions removed, sorted, deduplicated.
 pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    if let Some(ac) = &rules.letters_ac {
-        literal_hits(ac, &rules.letters_lits, &folded.letters, ViewName::Letters, &mut hits);
-        if let Some(l) = &folded.letters_l {
-            literal_hits(ac, &rules.letters_lits, l, ViewName::Letters, &mut hits);
-        }
-    }
+    let mut scratch = Scratch::default();
+    scan_into(rules, folded, context, &mut scratch);
+    std::mem::take(&mut scratch.hits)
+}
+
+/// [`scan`] into `scratch.hits`, reusing the buffers of `scratch`.
+pub fn scan_into(rules: &RuleSet, folded: &Folded, context: Option<Context>, scratch: &mut Scratch) {
+    let s = scratch;
+    s.hits.clear();
+    // Literal rules, on the dedup view (a literal found in `letters` is found there too, in its
+    // collapsed form).
     if let Some(ac) = &rules.dedup_ac {
-        literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut hits);
-    }
-    // Presence of gate literals, per view (numbers shares letters' when identical).
-    let text_p = Presence::of(rules, ViewName::Text, &folded.text);
-    let letters_p = Presence::of(rules, ViewName::Letters, &folded.letters);
-    let numbers_p = folded.numbers.as_ref().map(|v| Presence::of(rules, ViewName::Numbers, v));
-    let dedup_used = !rules.views[ViewName::Dedup.index()].regexes.is_empty()
-        || rules.rules.iter().any(|r| r.view == ViewName::Dedup);
-    let dedup_p = if dedup_used { Presence::of(rules, ViewName::Dedup, &folded.dedup) } else { Presence::default() };
-    let presence = |name: ViewName| -> &Presence {
-        match name {
-            ViewName::Text => &text_p,
-            ViewName::Numbers => numbers_p.as_ref().unwrap_or(&letters_p),
-            ViewName::Letters => &letters_p,
-            ViewName::Dedup => &dedup_p,
+        literal_hits(ac, &rules.dedup_lits, &folded.dedup, ViewName::Dedup, &mut s.hits);
+        if let Some(l) = folded.letters_l() {
+            literal_hits(ac, &rules.dedup_lits, &dedup_view(l), ViewName::Dedup, &mut s.hits);
         }
-    };
+    }
+    // Presence of gate literals, once per distinct view.
+    s.text.fill(rules, &folded.text);
+    if !folded.letters_is_text {
+        s.letters.fill(rules, &folded.letters);
+    }
+    if folded.has_numbers() {
+        s.numbers.fill(rules, folded.numbers());
+    }
+    if rules.uses_dedup && !folded.dedup_is_letters {
+        s.dedup.fill(rules, &folded.dedup);
+    }
+    let mut cand = std::mem::take(&mut s.cand);
+    let mut hits = std::mem::take(&mut s.hits);
     for name in ViewName::ALL {
-        regex_hits(rules, name, view_of(folded, name), presence(name), &mut hits);
+        regex_hits(rules, name, view_of(folded, name), presence(s, folded, name), &mut cand, &mut hits);
     }
-    if let Some(l) = &folded.letters_l {
-        let p = Presence::of(rules, ViewName::Letters, l);
-        regex_hits(rules, ViewName::Letters, l, &p, &mut hits);
+    if let Some(l) = folded.letters_l() {
+        s.letters_l.fill(rules, l);
+        regex_hits(rules, ViewName::Letters, l, &s.letters_l, &mut cand, &mut hits);
     }
-    if hits.is_empty() {
-        return hits;
+    s.cand = cand;
+    s.hits = hits;
+    if s.hits.is_empty() {
+        return;
     }
-    hits.sort_unstable();
-    hits.dedup_by(|a, b| a.rule == b.rule && a.start == b.start && a.end == b.end);
+    s.hits.sort_unstable();
+    s.hits.dedup_by(|a, b| a.rule == b.rule && a.start == b.start && a.end == b.end);
     if let Some(ctx) = context {
-        hits.retain(|h| rules.rules[h.rule as usize].applies_in(ctx));
+        s.hits.retain(|h| rules.rules[h.rule as usize].applies_in(ctx));
     }
     // Exceptions and negative context.
+    let mut keep = std::mem::take(&mut s.keep);
+    let mut spans = std::mem::take(&mut s.spans);
+    keep.clear();
+    keep.resize(s.hits.len(), true);
     let mut i = 0;
-    let mut keep = vec![true; hits.len()];
-    while i < hits.len() {
-        let rid = hits[i].rule;
+    while i < s.hits.len() {
+        let rid = s.hits[i].rule;
         let mut j = i;
-        while j < hits.len() && hits[j].rule == rid {
+        while j < s.hits.len() && s.hits[j].rule == rid {
             j += 1;
         }
         let rule = &rules.rules[rid as usize];
         if !rule.exceptions.is_empty() || !rule.unless.is_empty() {
             let view = view_of(folded, rule.view);
-            let p = presence(rule.view);
+            let p = presence(s, folded, rule.view);
             let bytes = view.bytes.as_slice();
             let live = |g: &crate::gate::Gate| g.eval(&p.bits, p.digits);
             if rule.unless.iter().any(|(re, g)| live(g) && re.is_match(bytes)) {
                 keep[i..j].iter_mut().for_each(|k| *k = false);
             } else if !rule.exceptions.is_empty() {
-                let mut spans: Vec<(usize, usize)> = Vec::new();
+                spans.clear();
                 for (re, g) in &rule.exceptions {
                     if !live(g) {
                         continue;
@@ -207,10 +251,9 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
                         }
                     }
                 }
-                for k in i..j {
-                    let h = hits[k];
-                    if spans.iter().any(|&(s, e)| s <= h.end + 2 && e + 2 >= h.start) {
-                        keep[k] = false;
+                for (h, k) in s.hits[i..j].iter().zip(&mut keep[i..j]) {
+                    if spans.iter().any(|&(a, b)| a <= h.end + 2 && b + 2 >= h.start) {
+                        *k = false;
                     }
                 }
             }
@@ -218,10 +261,11 @@ pub fn scan(rules: &RuleSet, folded: &Folded, context: Option<Context>) -> Vec<H
         i = j;
     }
     let mut k = 0;
-    hits.retain(|_| {
+    s.hits.retain(|_| {
         let r = keep[k];
         k += 1;
         r
     });
-    hits
+    s.keep = keep;
+    s.spans = spans;
 }

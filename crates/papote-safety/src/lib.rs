@@ -213,9 +213,24 @@ impl Engine {
     }
 
     pub fn check(&self, text: &str, context: Context) -> Verdict {
-        let folded = normalize::fold(text);
-        let hits = detect::scan(&self.rules, &folded, Some(context));
-        self.verdict(&hits, context)
+        // The views and the scan buffers are reused from one check to the next on this thread.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<(normalize::Folded, detect::Scratch)> = Default::default();
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut guard) => {
+                let (folded, scratch) = &mut *guard;
+                normalize::fold_into(text, folded);
+                detect::scan_into(&self.rules, folded, Some(context), scratch);
+                self.verdict(&scratch.hits, context)
+            }
+            // Re-entered (cannot happen today): use fresh buffers.
+            Err(_) => {
+                let folded = normalize::fold(text);
+                let hits = detect::scan(&self.rules, &folded, Some(context));
+                self.verdict(&hits, context)
+            }
+        })
     }
 
     fn verdict(&self, hits: &[detect::Hit], context: Context) -> Verdict {
@@ -264,7 +279,7 @@ impl Engine {
             ExplainedView { name: "numbers", text: folded.numbers().as_str().to_owned() },
             ExplainedView { name: "letters", text: folded.letters.as_str().to_owned() },
         ];
-        if let Some(l) = &folded.letters_l {
+        if let Some(l) = folded.letters_l() {
             views.push(ExplainedView { name: "letters_l", text: l.as_str().to_owned() });
         }
         views.push(ExplainedView { name: "dedup", text: folded.dedup.as_str().to_owned() });

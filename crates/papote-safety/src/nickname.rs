@@ -7,7 +7,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Deserialize;
 
-use crate::normalize::{View, dedup_str, dedup_view, letters_view, normalize, text_view};
+use crate::normalize::{View, dedup_str, dedup_view, letters_view_of, normalize, text_view};
 use crate::{NameReason, NameRefusal, RuleError};
 
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -101,7 +101,7 @@ impl NameTables {
     /// Minor-coded or sexual words in a name.
     pub fn words(&self, name: &str) -> Option<NameRefusal> {
         let text = text_view(name);
-        let (letters, _) = letters_view(&text, b'i');
+        let (letters, _) = letters_view_of(&text, Some(name), b'i');
         // Names glue words with separators: drop them so `p.e.t.i.t.e` and `ado_chaude` read.
         let (joined, sep) = squeeze(&letters);
         let dedup = dedup_view(&joined);

@@ -29,10 +29,6 @@ pub struct View {
 }
 
 impl View {
-    fn with_capacity(n: usize) -> View {
-        View { bytes: Vec::with_capacity(n), spans: Vec::with_capacity(n) }
-    }
-
     #[inline]
     fn push(&mut self, b: u8, span: (u32, u32)) {
         self.bytes.push(b);
@@ -71,24 +67,51 @@ impl View {
     fn last_byte(&self) -> Option<u8> {
         self.bytes.last().copied()
     }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+    }
+
+    /// Become a copy of `other`, keeping this view's allocations.
+    fn copy_of(&mut self, other: &View) {
+        self.clear();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.spans.extend_from_slice(&other.spans);
+    }
 }
 
-/// All the views of one text.
+/// All the views of one text. Refilled in place by [`fold_into`] (the buffers are reused).
 #[derive(Clone, Debug, Default)]
 pub struct Folded {
     pub text: View,
-    /// `None` when identical to `letters`.
-    pub numbers: Option<View>,
     pub letters: View,
-    /// `letters` reading `1` as `l` instead of `i`; only built when a `1` was read as a letter.
-    pub letters_l: Option<View>,
     pub dedup: View,
+    /// `letters` has the same bytes as `text` (nothing to join, no leetspeak).
+    pub letters_is_text: bool,
+    /// `dedup` has the same bytes as `letters` (no doubled letter).
+    pub dedup_is_letters: bool,
+    numbers: View,
+    has_numbers: bool,
+    letters_l: View,
+    has_letters_l: bool,
+    spare: View,
 }
 
 impl Folded {
     /// The `numbers` view (the `letters` view when no number is written in words).
     pub fn numbers(&self) -> &View {
-        self.numbers.as_ref().unwrap_or(&self.letters)
+        if self.has_numbers { &self.numbers } else { &self.letters }
+    }
+
+    /// Whether `numbers` differs from `letters`.
+    pub fn has_numbers(&self) -> bool {
+        self.has_numbers
+    }
+
+    /// `letters` reading `1` as `l` instead of `i`; only built when a `1` was read as a letter.
+    pub fn letters_l(&self) -> Option<&View> {
+        self.has_letters_l.then_some(&self.letters_l)
     }
 }
 
@@ -352,7 +375,17 @@ impl TextBuilder {
 
 /// The `text` view.
 pub fn text_view(original: &str) -> View {
-    let mut tb = TextBuilder { v: View::with_capacity(original.len() + 8), run_byte: 0, run_len: 0 };
+    let mut v = View::default();
+    text_view_into(original, &mut v);
+    v
+}
+
+fn text_view_into(original: &str, out: &mut View) {
+    let mut v = std::mem::take(out);
+    v.clear();
+    v.bytes.reserve(original.len() + 8);
+    v.spans.reserve(original.len() + 8);
+    let mut tb = TextBuilder { v, run_byte: 0, run_len: 0 };
     let raw = original.as_bytes();
     let mut i = 0;
     while i < raw.len() {
@@ -374,6 +407,14 @@ pub fn text_view(original: &str) -> View {
         let len = c.len_utf8();
         let span = (i as u32, (i + len) as u32);
         i += len;
+        // `€` typed inside a word is an `e` (`b€uh`), not "euros".
+        if c == '€'
+            && tb.v.last_byte().is_some_and(|b| b.is_ascii_lowercase())
+            && raw.get(i).is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            tb.push(b'e', span);
+            continue;
+        }
         match fold_char(c) {
             Fold::Drop => {}
             Fold::Space => tb.push(b' ', span),
@@ -398,7 +439,7 @@ pub fn text_view(original: &str) -> View {
         v.bytes.pop();
         v.spans.pop();
     }
-    v
+    *out = v;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +543,10 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
     if letters == 0 {
         return false;
     }
+    // A sex and an age (`f15`, `h17`, `m16`): a number, not a word.
+    if tok.len() == 3 && matches!(tok[0], b'f' | b'h' | b'm') && tok[1..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
     // Digits written with look-alike letters (`O6`, `l2`): a number, not a word.
     let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
     if digits > letters && tok.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i')) {
@@ -563,18 +608,24 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
 
 /// The `letters` view, built from the `text` view. Returns whether a `1` was read as a letter.
 pub fn letters_view(text: &View, one: u8) -> (View, bool) {
-    let first = letters_pass(text, Leet { one, mode: false });
+    letters_view_of(text, None, one)
+}
+
+/// [`letters_view`], given the original text (a gap between spelled-out words is then two
+/// characters or more, not two bytes: a lone no-break space is not a gap).
+pub fn letters_view_of(text: &View, original: Option<&str>, one: u8) -> (View, bool) {
+    let first = letters_pass(text, original, Leet { one, mode: false });
     if !first.2 {
         return (first.0, first.1);
     }
     // Written in leetspeak: read again, digits-only words included.
-    let second = letters_pass(text, Leet { one, mode: true });
+    let second = letters_pass(text, original, Leet { one, mode: true });
     (second.0, first.1 || second.1)
 }
 
 /// The `letters` view without the leetspeak second pass (for numbers and ages).
 pub fn letters_plain(text: &View) -> View {
-    letters_pass(text, Leet { one: b'i', mode: false }).0
+    letters_pass(text, None, Leet { one: b'i', mode: false }).0
 }
 
 /// Is this digits-only token a word in leetspeak (`51`, `735`), given what surrounds it?
@@ -646,13 +697,51 @@ fn push_collapsed(v: &mut View, bytes: &[u8], spans: &[(u32, u32)]) {
     }
 }
 
-fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
+fn letters_pass(text: &View, original: Option<&str>, leet_: Leet) -> (View, bool, bool) {
+    let mut v = View::default();
+    let (a, b) = letters_pass_into(text, original, leet_, &mut v);
+    (v, a, b)
+}
+
+/// Whether the `letters` view of this `text` view is the same bytes: no digit or symbol to read
+/// as a letter, no `_`, and no single letters typed apart.
+fn letters_is_identity(t: &[u8]) -> bool {
+    let n = t.len();
+    for i in 0..n {
+        let b = t[i];
+        if b.is_ascii_digit() || matches!(b, b'@' | b'$' | b'|' | b'!' | b'_') {
+            return false;
+        }
+        if b.is_ascii_lowercase() && (i == 0 || !is_token_byte(t[i - 1])) && (i + 1 == n || !is_token_byte(t[i + 1])) {
+            let mut j = i + 1;
+            while j < n && j - i <= 3 && is_joiner(t[j]) {
+                j += 1;
+            }
+            if j > i + 1 && j < n && is_token_byte(t[j]) && (j + 1 == n || !is_token_byte(t[j + 1])) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Writes the `letters` view into `out`; returns (a `1` was read as a letter, a digit or
+/// symbol was read as a letter).
+fn letters_pass_into(text: &View, original: Option<&str>, leet_: Leet, out: &mut View) -> (bool, bool) {
+    // A space typed as two characters or more (`o n  s e`); without the original, two bytes.
+    let wide_span = |sp: (u32, u32)| match original.and_then(|o| o.get(sp.0 as usize..sp.1 as usize)) {
+        Some(s) => s.chars().nth(1).is_some(),
+        None => sp.1 - sp.0 > 1,
+    };
     let one = leet_.one;
     let t = &text.bytes;
     let n = t.len();
-    let mut v = View::with_capacity(n);
+    let mut v = std::mem::take(out);
+    v.clear();
+    v.bytes.reserve(n);
+    v.spans.reserve(n);
     let mut used_one = false;
-    let mut buf = Vec::with_capacity(16);
+    let mut buf = Vec::new();
     let mut converted = false;
     let _ = one;
     let mut singles: Vec<usize> = Vec::new();
@@ -691,14 +780,17 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
                 // One word is spelled with one separator: `p.l.a.n c.u.l` is two words, and
                 // so is `o n  s e` (a wider space between words).
                 let this = &t[k..s];
-                let wide = text.spans[k..s].iter().any(|sp| sp.1 - sp.0 > 1);
+                let wide = text.spans[k..s].iter().any(|&sp| wide_span(sp));
                 if joiner.is_some_and(|j| j != this) || joiner_wide.is_some_and(|w| w != wide) {
                     break;
                 }
                 joiner = Some(this);
                 joiner_wide = Some(wide);
                 let e = s + 1;
-                if e < n && is_token_byte(t[e]) {
+                // A letter that starts a word, or an elided word (`j'ai`, `l'ami`), is no
+                // single letter.
+                if e < n && (is_token_byte(t[e]) || (t[e] == b'\'' && t.get(e + 1).is_some_and(|&b| is_token_byte(b))))
+                {
                     break;
                 }
                 singles.push(s);
@@ -707,7 +799,7 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
             let real_letters = singles.iter().filter(|&&p| t[p].is_ascii_lowercase()).count();
             let spaced = joiner.is_none_or(|j| j.contains(&b' '));
             // Words spelled out letter by letter with wider gaps between words: `o n  s e`.
-            let wide_at = |p: usize| p < n && t[p] == b' ' && text.spans[p].1 - text.spans[p].0 > 1;
+            let wide_at = |p: usize| p < n && t[p] == b' ' && wide_span(text.spans[p]);
             let framed = (i == 0 || (i >= 1 && wide_at(i - 1))) && (k >= n || wide_at(k));
             let enough = if spaced {
                 (singles.len() >= 3 && real_letters >= 3)
@@ -768,22 +860,37 @@ fn letters_pass(text: &View, leet_: Leet) -> (View, bool, bool) {
         v.bytes.pop();
         v.spans.pop();
     }
-    (v, used_one, converted)
+    *out = v;
+    (used_one, converted)
 }
 
 /// The `dedup` view: doubled letters collapsed.
 pub fn dedup_view(letters: &View) -> View {
-    let mut v = View::with_capacity(letters.len());
-    for (i, &b) in letters.bytes.iter().enumerate() {
-        if b.is_ascii_lowercase() && v.last_byte() == Some(b) {
-            if let Some(last) = v.spans.last_mut() {
+    let mut v = View::default();
+    dedup_view_into(letters, &mut v);
+    v
+}
+
+/// Writes the `dedup` view into `out`; returns whether it differs from `letters`.
+fn dedup_view_into(letters: &View, out: &mut View) -> bool {
+    out.clear();
+    let bytes = &letters.bytes;
+    let mut start = 0;
+    for i in 1..bytes.len() {
+        if bytes[i] == bytes[i - 1] && bytes[i].is_ascii_lowercase() {
+            // Copy up to the first letter of the pair, then let it cover the second one.
+            out.bytes.extend_from_slice(&bytes[start..i]);
+            out.spans.extend_from_slice(&letters.spans[start..i]);
+            if let Some(last) = out.spans.last_mut() {
                 last.1 = last.1.max(letters.spans[i].1);
             }
-            continue;
+            start = i + 1;
         }
-        v.push(b, letters.spans[i]);
     }
-    v
+    let changed = start > 0;
+    out.bytes.extend_from_slice(&bytes[start..]);
+    out.spans.extend_from_slice(&letters.spans[start..]);
+    changed
 }
 
 /// Collapse doubled letters in a plain string (for literals matched on the `dedup` view).
@@ -967,9 +1074,16 @@ fn may_have_numbers(t: &[u8]) -> bool {
 
 /// The `numbers` view, or `None` when it would equal `text`.
 pub fn numbers_view(text: &View) -> Option<View> {
+    let mut v = View::default();
+    numbers_view_into(text, &mut v).then_some(v)
+}
+
+/// Writes the `numbers` view into `out`; returns false (and leaves `out` alone) when it would
+/// equal `text`.
+fn numbers_view_into(text: &View, out: &mut View) -> bool {
     let t = &text.bytes;
     if !may_have_numbers(t) {
-        return None;
+        return false;
     }
     // Words: maximal [a-z0-9] runs; separators between them kept.
     let mut words: Vec<(usize, usize)> = Vec::new();
@@ -993,7 +1107,8 @@ pub fn numbers_view(text: &View) -> Option<View> {
             && w.iter().all(|b| b.is_ascii_digit() || matches!(b, b'o' | b'l' | b'i'))
             && w.iter().filter(|b| b.is_ascii_digit()).count() * 2 >= w.len()
     };
-    let mut v = View::with_capacity(t.len());
+    let mut v = std::mem::take(out);
+    v.clear();
     let mut pos = 0; // next byte of t to copy
     let mut w = 0;
     let mut digits = String::new();
@@ -1057,32 +1172,64 @@ pub fn numbers_view(text: &View) -> Option<View> {
         w += 1;
     }
     v.copy_from(text, pos, t.len());
-    Some(v)
+    *out = v;
+    true
 }
 
 /// Fold a text into all its views.
 pub fn fold(original: &str) -> Folded {
-    let text = text_view(original);
-    let first = letters_pass(&text, Leet { one: b'i', mode: false });
-    let (letters, used_one, plain) = if first.2 {
-        // Written in leetspeak: read again; numbers and ages keep the first reading.
-        let second = letters_pass(&text, Leet { one: b'i', mode: true });
-        (second.0, first.1 || second.1, Some(first.0))
+    let mut f = Folded::default();
+    fold_into(original, &mut f);
+    f
+}
+
+/// Fold a text into all its views, reusing the buffers of `f`.
+pub fn fold_into(original: &str, f: &mut Folded) {
+    text_view_into(original, &mut f.text);
+    let mut used_one = false;
+    f.has_numbers = false;
+    f.letters_is_text = letters_is_identity(&f.text.bytes);
+    if f.letters_is_text {
+        f.letters.copy_of(&f.text);
+        #[cfg(debug_assertions)]
+        {
+            // The shortcut must give what the full pass gives.
+            let (full, _, _) = letters_pass(&f.text, Some(original), Leet { one: b'i', mode: false });
+            debug_assert_eq!(full.bytes, f.text.bytes, "letters shortcut on {original:?}");
+            debug_assert_eq!(full.spans, f.text.spans, "letters shortcut spans on {original:?}");
+        }
+        f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
     } else {
-        (first.0, first.1, None)
-    };
-    let numbers = match &plain {
-        Some(p) => Some(numbers_view(p).unwrap_or_else(|| p.clone())),
-        None => numbers_view(&letters),
-    };
-    let letters_l = if used_one { Some(letters_view(&text, b'l').0) } else { None };
-    let dedup = dedup_view(&letters);
-    Folded { text, numbers, letters, letters_l, dedup }
+        let (one, converted) =
+            letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: false }, &mut f.spare);
+        used_one |= one;
+        if converted {
+            // Written in leetspeak: read again; numbers and ages keep the first reading.
+            let (one2, _) = letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: true }, &mut f.letters);
+            used_one |= one2;
+            if !numbers_view_into(&f.spare, &mut f.numbers) {
+                f.numbers.copy_of(&f.spare);
+            }
+            f.has_numbers = true;
+        } else {
+            std::mem::swap(&mut f.letters, &mut f.spare);
+            f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
+        }
+    }
+    f.has_letters_l = used_one;
+    if used_one {
+        let (_, converted) =
+            letters_pass_into(&f.text, Some(original), Leet { one: b'l', mode: false }, &mut f.letters_l);
+        if converted {
+            letters_pass_into(&f.text, Some(original), Leet { one: b'l', mode: true }, &mut f.letters_l);
+        }
+    }
+    f.dedup_is_letters = !dedup_view_into(&f.letters, &mut f.dedup);
 }
 
 /// The folded form of a text in one string (the `letters` view): the normaliser's public face.
 pub fn normalize(original: &str) -> String {
     let text = text_view(original);
-    let (letters, _) = letters_view(&text, b'i');
+    let (letters, _) = letters_view_of(&text, Some(original), b'i');
     String::from_utf8(letters.bytes).unwrap_or_default()
 }

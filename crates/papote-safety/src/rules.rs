@@ -67,15 +67,6 @@ impl ViewName {
         }
     }
 
-    /// Views whose bytes are usually the same share prefilter literals (numbers and letters).
-    pub fn gate_slot(self) -> usize {
-        match self {
-            ViewName::Text => 0,
-            ViewName::Numbers | ViewName::Letters => 1,
-            ViewName::Dedup => 2,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             ViewName::Text => "text",
@@ -217,21 +208,71 @@ impl ViewRegexes {
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    pub letters_ac: Option<DFA>,
-    pub letters_lits: Vec<Literal>,
+    /// Literal rules, in their doubled-letters-collapsed form, matched on the `dedup` view.
     pub dedup_ac: Option<DFA>,
     pub dedup_lits: Vec<Literal>,
     pub views: [ViewRegexes; 4],
-    /// Literals of the prefilter conditions, per view, found by one scan of that view.
-    pub gates: [ViewGate; 3],
+    /// Literals of every prefilter condition (all views share them), found by one scan of a view.
+    pub gate: ViewGate,
+    /// Some rule runs on the `dedup` view (its presence must then be computed).
+    pub uses_dedup: bool,
 }
 
-/// The prefilter literals of the patterns that run on one view.
+/// The prefilter literals of every regex.
 #[derive(Debug, Default)]
 pub struct ViewGate {
     pub dfa: Option<DFA>,
     pub len: usize,
     pub strings: Vec<String>,
+    /// For each literal: bit 0, a word boundary must sit before it; bit 1, after it.
+    pub bounds: Vec<u8>,
+    /// For each literal: its length << 2 | its `bounds` (one load in the hot loop).
+    pub meta: Vec<u32>,
+}
+
+impl ViewGate {
+    /// Which literals occur in `bytes` (at word boundaries where required), as a bitset.
+    pub fn presence(&self, bytes: &[u8]) -> Vec<u64> {
+        let (mut bits, mut ids) = (Vec::new(), Vec::new());
+        self.presence_into(bytes, &mut bits, &mut ids);
+        bits
+    }
+
+    /// Fills `bits` (a bitset over all literals) and `ids` (the literals present, in the order
+    /// found). `bits` must be all zero except for the bits of `ids` from the previous call: only
+    /// those are cleared, not the whole set.
+    pub fn presence_into(&self, bytes: &[u8], bits: &mut Vec<u64>, ids: &mut Vec<u32>) {
+        let words = self.len.div_ceil(64);
+        if bits.len() == words {
+            for &id in ids.iter() {
+                if let Some(w) = bits.get_mut(id as usize / 64) {
+                    *w = 0;
+                }
+            }
+        } else {
+            bits.clear();
+            bits.resize(words, 0);
+        }
+        ids.clear();
+        let Some(dfa) = &self.dfa else { return };
+        crate::detect::walk(dfa, bytes, |id, end| {
+            let meta = self.meta.get(id).copied().unwrap_or(0);
+            if meta & 3 != 0 {
+                let start = end - (meta >> 2) as usize;
+                let word = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_alphanumeric);
+                if (meta & 1 != 0 && start > 0 && word(start - 1)) || (meta & 2 != 0 && word(end)) {
+                    return;
+                }
+            }
+            if let Some(w) = bits.get_mut(id / 64) {
+                let m = 1u64 << (id % 64);
+                if *w & m == 0 {
+                    *w |= m;
+                    ids.push(id as u32);
+                }
+            }
+        });
+    }
 }
 
 fn err(file: &str, message: impl Into<String>) -> RuleError {
@@ -316,12 +357,10 @@ impl RuleSet {
             files.push((*name, parsed));
         }
         let mut rules = Vec::new();
-        let mut letters_pats: Vec<String> = Vec::new();
-        let mut letters_lits = Vec::new();
         let mut dedup_pats: Vec<String> = Vec::new();
         let mut dedup_lits = Vec::new();
         let mut views: [ViewRegexes; 4] = Default::default();
-        let mut interners: [GateLiterals; 3] = Default::default();
+        let mut interner = GateLiterals::default();
         let mut ids = std::collections::HashSet::new();
         for (file, parsed) in &files {
             for def in &parsed.rule {
@@ -345,23 +384,22 @@ impl RuleSet {
                     if folded.trim().is_empty() {
                         return Err(err(file, format!("rule {}: empty literal", def.id)));
                     }
+                    // Matched on the dedup view only: a literal found in `letters` is found there too.
                     let dd = dedup_str(&folded);
-                    letters_lits.push(Literal { rule: idx, anchor, len: folded.len() as u32 });
-                    letters_pats.push(folded);
                     dedup_lits.push(Literal { rule: idx, anchor, len: dd.len() as u32 });
                     dedup_pats.push(dd);
                 }
                 for raw in &def.regexes {
                     let pat = expand(raw, &defs, file)?;
                     let re = build_regex(&pat, file).map_err(|e| err(file, format!("rule {}: {e}", def.id)))?;
-                    let gate = compile(&pat, &mut interners[view.gate_slot()]);
+                    let gate = compile(&pat, &mut interner);
                     views[view.index()].regexes.push(GatedRegex { rule: idx, regex: re, gate });
                 }
                 let mut compile_all = |list: &[String]| -> Result<Vec<(Regex, Gate)>, RuleError> {
                     list.iter()
                         .map(|p| {
                             let pat = expand(p, &defs, file)?;
-                            let gate = compile(&pat, &mut interners[view.gate_slot()]);
+                            let gate = compile(&pat, &mut interner);
                             Ok((build_regex(&pat, file)?, gate))
                         })
                         .collect()
@@ -389,28 +427,23 @@ impl RuleSet {
                 .map(Some)
                 .map_err(|e| err("literals", e.to_string()))
         };
+        let n = interner.strings.len();
         for name in ViewName::ALL {
-            let n = interners[name.gate_slot()].strings.len();
             views[name.index()].index(n);
         }
+        let strings: Vec<String> = interner.strings.iter().map(|l| l.text.clone()).collect();
+        let bounds: Vec<u8> = interner.strings.iter().map(|l| u8::from(l.left) | (u8::from(l.right) << 1)).collect();
+        let uses_dedup = rules.iter().any(|r| r.view == ViewName::Dedup);
         Ok(RuleSet {
             rules,
-            letters_ac: build_ac(&letters_pats)?,
-            letters_lits,
             dedup_ac: build_ac(&dedup_pats)?,
             dedup_lits,
             views,
-            gates: {
-                let mut out: Vec<ViewGate> = Vec::with_capacity(3);
-                for lits in interners {
-                    out.push(ViewGate {
-                        dfa: build_ac(&lits.strings)?,
-                        len: lits.strings.len(),
-                        strings: lits.strings,
-                    });
-                }
-                out.try_into().map_err(|_| err("gates", "one gate per view"))?
+            gate: {
+                let meta = strings.iter().zip(&bounds).map(|(s, &b)| ((s.len() as u32) << 2) | u32::from(b)).collect();
+                ViewGate { dfa: build_ac(&strings)?, len: n, strings, bounds, meta }
             },
+            uses_dedup,
         })
     }
 }

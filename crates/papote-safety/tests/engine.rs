@@ -24,6 +24,8 @@ fn normaliser_letters_view() {
         ("s.n.a.p", "snap"),
         ("s-n-a-p", "snap"),
         ("s_n_a_p", "snap"),
+        ("e i j'ai 15 ans", "e i j'ai 15 ans"), // an elided word is no single letter
+        ("3ஜ¡Ꭳj'ai 15 ans", "3 i j'ai 15 ans"), // (and the fold stays idempotent)
         ("snaaaap", "snap"),
         ("ѕnаp", "snap"),                 // Cyrillic
         ("ｓｎａｐ", "snap"),             // fullwidth
@@ -177,6 +179,7 @@ fn minor_claim() {
             "im 14 yo",
             "I'm in 9th grade",
             "j'ai quinze ans",
+            "15 et toi ?",
         ],
         &[
             "j'ai 15 ans d'expérience",
@@ -187,6 +190,10 @@ fn minor_claim() {
             "la 3e saison de la série",
             "j'ai un iPhone 15",
             "i'm 15 minutes away",
+            "jsuis dans le 13 et toi",
+            "j'habite le 16 et toi",
+            "jsuis dans le 59 et toi",
+            "1763812345123456789 17 15 et toi tu fais quoi",
         ],
     );
 }
@@ -204,8 +211,15 @@ fn image_request() {
 fn sexual_drugs_paid_hate_threat() {
     check_table(
         Category::Sexual,
-        &["je veux te baiser", "plan cul ?", "🍆🍑", "suce moi"],
-        &["gros baisers", "on fait la queue", "il fait chaud"],
+        &["je veux te baiser", "plan cul ?", "🍆🍑", "suce moi", "on fait un 69 ?", "tu aimes le 69"],
+        &[
+            "gros baisers",
+            "on fait la queue",
+            "il fait chaud",
+            "le bus 69 passe à quelle heure",
+            "jsuis dans le 69",
+            "1763812345123456789 69 12 slt ça va ?",
+        ],
     );
     check_table(
         Category::Drugs,
@@ -219,8 +233,27 @@ fn sexual_drugs_paid_hate_threat() {
     );
     check_table(
         Category::Hate,
-        &["sale pédé", "les juifs sont des rats", "mort aux arabes", "fucking faggot", "sale pute"],
-        &["je suis gay et fier", "je suis pd et alors", "mes amis arabes", "le raton laveur"],
+        &[
+            "sale pédé",
+            "les juifs sont des rats",
+            "mort aux arabes",
+            "fucking faggot",
+            "sale pute",
+            "88 heil",
+            "14/88",
+            "1488",
+        ],
+        &[
+            "je suis gay et fier",
+            "je suis pd et alors",
+            "mes amis arabes",
+            "le raton laveur",
+            "1763812345123456789 14 88 haha grave, moi aussi",
+            "1763812345123456789 88 5 tu fais quoi ce soir",
+            "j'ai 88 ans",
+            "le 88 rue de Paris",
+            "dans le 88 (Vosges)",
+        ],
     );
     check_table(
         Category::Threat,
