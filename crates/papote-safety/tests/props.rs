@@ -1,6 +1,12 @@
-//! Properties: folding is idempotent; `check` never panics and its spans are valid.
+//! Properties: the text view is idempotent; `check` never panics and its spans are valid.
+//!
+//! The full fold (`normalize`) is deliberately not required to be idempotent: it reads the
+//! original's character widths (a gap typed as several characters separates words, `s n a p`
+//! joins but `a  b` does not) and digits in context, which a folded string no longer carries, so
+//! folding twice may join letters the first fold kept apart (`aⷐѤ🇦` → `a a` → `aa`). The engine
+//! folds each line exactly once.
 
-use papote_safety::normalize::{fold, normalize, text_view};
+use papote_safety::normalize::{fold, text_view};
 use papote_safety::{Context, Engine};
 use proptest::prelude::*;
 
@@ -38,9 +44,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn folding_is_idempotent(s in chatty()) {
-        let once = normalize(&s);
-        prop_assert_eq!(normalize(&once), once.clone());
+    fn text_view_is_idempotent(s in chatty()) {
         let t = text_view(&s);
         let again = text_view(t.as_str());
         prop_assert_eq!(again.as_str(), t.as_str());
