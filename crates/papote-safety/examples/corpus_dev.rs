@@ -2,7 +2,7 @@
 //! needed after editing `data/safety/*.toml`).
 //!
 //! `cargo run --release -p papote-safety --example corpus_dev -- [--quiet] [file.jsonl ...]`
-//! (default: every `tests/corpus/*.jsonl` except `holdout4.jsonl`);
+//! (default: every `tests/corpus/*.jsonl`);
 //! `... --example corpus_dev -- --explain "text" ...` prints the views and the hits.
 use std::collections::BTreeMap;
 
@@ -67,7 +67,7 @@ fn main() {
         let mut all: Vec<String> = std::fs::read_dir(dir)
             .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        all.retain(|n| n.ends_with(".jsonl") && n != "holdout4.jsonl");
+        all.retain(|n| n.ends_with(".jsonl"));
         all.sort();
         names = all;
     }

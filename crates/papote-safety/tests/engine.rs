@@ -434,3 +434,49 @@ fn explain_shows_views_and_matches() {
     let json = serde_json::to_string(&x).expect("serialisable");
     assert!(json.contains("\"letters\""));
 }
+
+/// Round 4: structures found by held-out set #4 (docs/safety.md), with their innocent neighbours.
+#[test]
+fn round_four_structures() {
+    check_table(
+        Category::Meeting,
+        &["faut qu'on se rejoigne à la gare", "ramène-toi au parc vers 21h", "je peux t'héberger ce week-end"],
+        &["ma nièce de 16 ans vient dormir à la maison", "je dors chez moi ce soir"],
+    );
+    check_table(
+        Category::Contact,
+        &["t as snap ?", "kik ou signal ?", "drop ur @", "on bascule sur whatsapp"],
+        &["mon chat s'appelle Snap", "quelqu'un t'a demandé ton snap ? signale le"],
+    );
+    check_table(
+        Category::MinorClaim,
+        &["i'm 15 is that ok", "j'aurai 18 ans en juillet"],
+        &["je vais avoir 18 ans de mariage", "bientôt 18h"],
+    );
+    check_table(Category::ImageRequest, &["montre-moi ta tenue en photo"], &["montre-moi ta recette en photo"]);
+    check_table(
+        Category::Sexual,
+        &["j'ai la trique", "t'as déjà fait un trio ?", "je vais te violer", "envoie une nude"],
+        &["un trio de jazz", "je suis tout mouillé, j'ai pris la pluie", "un rouge à lèvres nude"],
+    );
+    check_table(
+        Category::Drugs,
+        &["des taz pour la soirée ?", "j'ai de la frappe, prix d'ami"],
+        &["c quoi ton insta ?", "je cherche un dealer de voitures d'occasion"],
+    );
+    check_table(
+        Category::PaidSex,
+        &["c'est combien ta bouche ?", "50 balles et tu viens chez moi"],
+        &["50 euros et tu viens chercher le canapé"],
+    );
+    check_table(
+        Category::Hate,
+        &["tous des voleurs ces rebeus", "les juifs contrôlent les médias", "your kind doesn't belong here"],
+        &["un mec m'a écrit 'sale pd', capture envoyée aux modos", "tous des voleurs ces politiques"],
+    );
+    check_table(
+        Category::Threat,
+        &["ta mère va y passer", "tu vas manger un coup de lame", "ton adresse je l'ai trouvée", "j'te saigne"],
+        &["ta mère va y passer le week-end ?", "tu vas prendre une balle de tennis"],
+    );
+}
