@@ -450,7 +450,7 @@ impl Hub {
 
     /// Themed rooms and private rooms.
     pub(super) fn all_rooms(&self) -> Vec<Arc<RoomHandle>> {
-        self.rooms.iter().cloned().chain(self.private_rooms.iter().map(|r| Arc::clone(r.value()))).collect()
+        self.rooms.iter().cloned().chain(self.private_room_handles()).collect()
     }
 
     pub fn room_infos(&self, english: bool) -> Vec<RoomInfo> {

@@ -37,6 +37,16 @@ impl Hub {
 
     /// Tells every member of the room, on whichever node they are.
     fn tell_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
+        self.tell(handle, msg, true);
+    }
+
+    /// Tells the room's members on this node only (each node does it after a change they all
+    /// apply on their own, such as a stopped node's members leaving).
+    fn tell_local_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
+        self.tell(handle, msg, false);
+    }
+
+    fn tell(&self, handle: &RoomHandle, msg: &ServerMsg, everywhere: bool) {
         let Some(access) = &handle.access else { return };
         let members = lock(access).members.clone();
         let json = msg.to_json();
@@ -44,25 +54,17 @@ impl Hub {
         for member in members {
             match self.find(member) {
                 Some(Someone::Local(session)) => session.send(&shared),
-                Some(Someone::Remote(remote)) => {
+                Some(Someone::Remote(remote)) if everywhere => {
                     self.send_to_node(remote.node, ClusterEvent::Deliver { member, frame: json.clone() })
                 }
-                None => {}
+                _ => {}
             }
         }
     }
 
-    /// Tells the room's members on this node only (each node does it after a change they all
-    /// apply on their own, such as a stopped node's members leaving).
-    fn tell_local_members(&self, handle: &RoomHandle, msg: &ServerMsg) {
-        let Some(access) = &handle.access else { return };
-        let members = lock(access).members.clone();
-        let shared = frame(msg.to_json());
-        for member in members {
-            if let Some(session) = self.session(member) {
-                session.send(&shared);
-            }
-        }
+    /// A snapshot of the private rooms (the map is not held while they are worked on).
+    pub(super) fn private_room_handles(&self) -> Vec<Arc<RoomHandle>> {
+        self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect()
     }
 
     fn spawn_private(&self, id: String, name: String, access: PrivateAccess) -> Arc<RoomHandle> {
@@ -150,8 +152,7 @@ impl Hub {
 
     /// Members of stopped nodes leave the private rooms here (every node does the same).
     pub(super) fn drop_private_members(&self, gone: &[MemberId]) {
-        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
-        for handle in rooms {
+        for handle in self.private_room_handles() {
             let Some(access) = &handle.access else { continue };
             let (empty, new_owner) = {
                 let mut access = lock(access);
@@ -179,8 +180,7 @@ impl Hub {
     /// Several nodes: the private rooms this node answers for after a cut or when a node starts
     /// (those whose owner is here).
     pub(super) fn republish_private_rooms(&self) {
-        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
-        for handle in rooms {
+        for handle in self.private_room_handles() {
             let owner = handle.access.as_ref().map(|a| lock(a).owner);
             if owner.is_some_and(|owner| self.session(owner).is_some()) {
                 self.publish_private(&handle);
@@ -367,8 +367,7 @@ impl Hub {
 
     /// A session ended: its pending invitations go with it.
     pub(super) fn forget_invitations(&self, member: MemberId) {
-        let rooms: Vec<Arc<RoomHandle>> = self.private_rooms.iter().map(|r| Arc::clone(r.value())).collect();
-        for handle in rooms {
+        for handle in self.private_room_handles() {
             let removed = handle.access.as_ref().is_some_and(|access| lock(access).invited.remove(&member));
             if removed {
                 self.publish_private(&handle);
