@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +16,8 @@ use super::{AppState, DEVICE_COOKIE, SESSION_COOKIE, client_address, same_origin
 use crate::entry::communes::{Communes, is_valid_postcode};
 use crate::entry::{EntryError, Visitor, random_token};
 use crate::i18n::{Lang, text};
-use crate::protocol::FRAME_MAX_BYTES;
 use crate::ws;
+use crate::ws::socket::Upgrade;
 
 /// Entry bodies are tiny; anything bigger is refused before parsing.
 const ENTRY_BODY_MAX: usize = 4 * 1024;
@@ -202,7 +202,7 @@ async fn websocket(
     headers: HeaderMap,
     jar: PrivateCookieJar,
     Query(query): Query<HashMap<String, String>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Response {
     let lang = match query.get("lang").map(String::as_str) {
         Some(value) => Lang::from_query(Some(value)),
@@ -221,22 +221,9 @@ async fn websocket(
             && let Some((home, _)) = state.hub.session_home(&token).await
             && home != state.hub.broker().node()
         {
-            return upgrade
-                .max_message_size(FRAME_MAX_BYTES)
-                .max_frame_size(FRAME_MAX_BYTES)
-                .on_upgrade(move |socket| ws::serve_relay(socket, hub, token, home, lang, address));
+            return upgrade.on_upgrade(move |socket| ws::serve_relay(socket, hub, token, home, lang, address));
         }
         return simple_error(lang, StatusCode::UNAUTHORIZED, "no_session");
     };
-    upgrade
-        .max_message_size(FRAME_MAX_BYTES)
-        .max_frame_size(FRAME_MAX_BYTES)
-        // Small read buffer: client frames are small and the buffer lives as long as the socket.
-        // Write buffer: frames fed in one batch go out in one system call.
-        .read_buffer_size(1024)
-        .write_buffer_size(16 * 1024)
-        // Beyond this much unsent data (on top of the kernel's buffer) the client is not reading:
-        // the write fails and the connection closes; the client resumes when it comes back.
-        .max_write_buffer_size(256 * 1024)
-        .on_upgrade(move |socket| ws::serve(socket, hub, session, lang, address))
+    upgrade.on_upgrade(move |socket| ws::serve(socket, hub, session, lang, address))
 }

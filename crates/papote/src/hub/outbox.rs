@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 
 use crate::protocol::MemberId;
 
-/// One serialised server message. This is axum's WebSocket text payload type: the hub uses it
-/// directly so that a frame built once is handed to every socket without a copy or a second UTF-8
-/// check (the one place the domain names an HTTP-layer type, on purpose).
-pub type Frame = axum::extract::ws::Utf8Bytes;
+/// One serialised server message: reference-counted UTF-8 bytes, the WebSocket library's text
+/// payload type, so that a frame built once is handed to every socket without a copy or a second
+/// UTF-8 check (the one place the domain names a transport type, on purpose).
+pub type Frame = tungstenite::Utf8Bytes;
 
 pub fn frame(json: String) -> Frame {
     Frame::from(json)

@@ -1,13 +1,16 @@
 //! The WebSocket session loop: one task per connection reads client frames, dispatches them to
-//! the hub, and writes queued frames in batches (feed many, flush once).
+//! the hub, and writes queued frames in batches (one vectored write for many frames).
+
+pub mod socket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tungstenite::Message;
+use tungstenite::protocol::CloseFrame;
 
 use crate::broker::NodeId;
 use crate::chat::{Refusal, wire_code};
@@ -17,9 +20,8 @@ use crate::hub::{DmOutcome, Hub, now_ms};
 use crate::i18n::{Lang, text};
 use crate::protocol::{CardKind, ClientMsg, REF_MAX_BYTES, ServerMsg};
 use crate::store::ConnectionRecord;
+use socket::{Socket, WRITE_BATCH, write_frames};
 
-/// Frames written per flush at most.
-const WRITE_BATCH: usize = 64;
 /// Bad frames tolerated before the connection is closed as abusive.
 const MAX_BAD_FRAMES: u32 = 20;
 /// A batch that cannot be written in this long means the client stopped reading.
@@ -36,22 +38,15 @@ pub(crate) struct Connection {
 }
 
 fn close_message(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))
+    Message::Close(Some(CloseFrame { code: code.into(), reason: reason.into() }))
 }
 
 /// Is this error a frame over the size limit (close 1009) rather than a broken connection?
-fn is_too_big(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+fn is_too_big(error: &tungstenite::Error) -> bool {
+    matches!(error, tungstenite::Error::Capacity(_))
 }
 
-pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
+pub async fn serve(mut socket: Socket, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
     let store = Arc::clone(hub.store());
     let record = ConnectionRecord {
         member_id: Some(session.id.encode()),
@@ -89,14 +84,7 @@ pub async fn serve(mut socket: WebSocket, hub: Arc<Hub>, session: Arc<Session>, 
 /// A WebSocket that reached this node for a session living on another (`home`): its frames go
 /// there through the broker, and the home node's frames come back the same way. The session,
 /// its rooms and its conversations stay on the home node.
-pub async fn serve_relay(
-    mut socket: WebSocket,
-    hub: Arc<Hub>,
-    token: String,
-    home: NodeId,
-    lang: Lang,
-    peer: SocketAddr,
-) {
+pub async fn serve_relay(mut socket: Socket, hub: Arc<Hub>, token: String, home: NodeId, lang: Lang, peer: SocketAddr) {
     use crate::broker::{ClusterEvent, Relay};
     let relay = rand::random::<u64>();
     let (tx, mut rx) = mpsc::channel::<RelayDown>(1024);
@@ -115,18 +103,18 @@ pub async fn serve_relay(
         tokio::select! {
             down = rx.recv() => match down {
                 Some(RelayDown::Frame(frame)) => {
-                    if socket.send(Message::Text(frame)).await.is_err() {
+                    if write_frames(&mut socket, &[frame]).await.is_err() {
                         break None;
                     }
                 }
                 Some(RelayDown::Close(code)) => break Some(code),
                 None => break Some(close::SESSION_ENDED),
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     hub.send_to_node(home, ClusterEvent::Relay { relay: Relay::In { relay, text: text.to_string() } });
                 }
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Err(error)) if is_too_big(&error) => break Some(1009),
                 _ => break None,
             },
@@ -160,11 +148,11 @@ impl Connection {
     /// Runs until the connection ends; returns the close frame to send, if any.
     async fn run(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         rx: &mut mpsc::Receiver<Frame>,
         welcome: Frame,
     ) -> Option<(u16, &'static str)> {
-        if socket.send(Message::Text(welcome)).await.is_err() {
+        if write_frames(socket, &[welcome]).await.is_err() {
             return None;
         }
         let conn = Arc::clone(&self.outbox.conn);
@@ -186,30 +174,34 @@ impl Connection {
                     if received == 0 {
                         return None;
                     }
-                    let write = async {
-                        for frame in batch.drain(..) {
-                            socket.feed(Message::Text(frame)).await?;
-                        }
-                        socket.flush().await
-                    };
-                    tokio::pin!(write);
-                    // Almost always the socket takes the batch at once; only a client that stops
-                    // reading blocks it, and is given up on after a while, or as soon as it is cut.
-                    let written = match futures_util::poll!(&mut write) {
-                        std::task::Poll::Ready(result) => result,
-                        std::task::Poll::Pending => tokio::select! {
-                            written = tokio::time::timeout(WRITE_TIMEOUT, &mut write) => match written {
-                                Ok(result) => result,
-                                Err(_) => return Some((close::TOO_SLOW, "too_slow")),
+                    let written = {
+                        let write = write_frames(socket, &batch);
+                        tokio::pin!(write);
+                        // Almost always the socket takes the batch at once; only a client that
+                        // stops reading blocks it, and is given up on after a while, or as soon
+                        // as it is cut.
+                        match futures_util::poll!(&mut write) {
+                            std::task::Poll::Ready(result) => result,
+                            std::task::Poll::Pending => tokio::select! {
+                                written = tokio::time::timeout(WRITE_TIMEOUT, &mut write) => match written {
+                                    Ok(result) => result,
+                                    Err(_) => return Some((close::TOO_SLOW, "too_slow")),
+                                },
+                                _ = &mut cut => return Some((close::TOO_SLOW, "too_slow")),
                             },
-                            _ = &mut cut => return Some((close::TOO_SLOW, "too_slow")),
-                        },
+                        }
                     };
                     if written.is_err() {
                         return None;
                     }
+                    batch.clear();
+                    // A burst can grow the batch to WRITE_BATCH frames; an idle connection keeps
+                    // only a small one.
+                    if batch.capacity() > 8 && rx.is_empty() {
+                        batch = Vec::new();
+                    }
                 }
-                incoming = socket.recv() => {
+                incoming = socket.next() => {
                     match incoming {
                         None => return None,
                         Some(Err(error)) => {
@@ -229,7 +221,7 @@ impl Connection {
                             }
                         }
                         Some(Ok(Message::Close(_))) => return None,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                     }
                 }
             }
@@ -239,7 +231,7 @@ impl Connection {
     /// Closing after a cut: a sanction's statement of reasons still goes out first.
     async fn closing(
         &self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         rx: &mut mpsc::Receiver<Frame>,
         code: u16,
     ) -> Option<(u16, &'static str)> {
@@ -247,10 +239,11 @@ impl Connection {
             return Some((code, "too_slow"));
         }
         let deliver = async {
+            let mut last = Vec::new();
             while let Ok(frame) = rx.try_recv() {
-                socket.feed(Message::Text(frame)).await?;
+                last.push(frame);
             }
-            socket.flush().await
+            write_frames(socket, &last).await
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), deliver).await;
         let reason = match code {
