@@ -324,7 +324,7 @@ impl Hub {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn new_outbox(&self, session: &Session) -> (Outbox, tokio::sync::mpsc::Receiver<Frame>) {
+    pub fn new_outbox(&self, session: &Session) -> (Outbox, outbox::OutboxReceiver) {
         Outbox::new(self.new_connection_id(), session.id, self.config.outbox_frames)
     }
 

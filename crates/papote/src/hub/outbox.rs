@@ -3,15 +3,19 @@
 //! A frame is serialised once and shared (reference-counted bytes) by every recipient. When a
 //! connection's queue is full the connection is cut with 4000 ("too slow"): the client reconnects
 //! and resumes, and nobody else waits for it.
+//!
+//! The queue is a `VecDeque` behind a mutex rather than a channel: most connections are idle,
+//! and a channel allocates its first block of slots (about 1 KiB) up front, while an empty
+//! `VecDeque` holds nothing, and is given back after a burst.
 
-use std::future::Future;
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
-use tokio::sync::mpsc;
 
 use crate::protocol::MemberId;
 
@@ -32,15 +36,29 @@ pub mod close {
     pub const SESSION_ENDED: u16 = 4001;
 }
 
+/// A queue that has held more frames than this is given back once empty.
+const QUEUE_KEEP: usize = 16;
+
 /// Shared between a connection's task and everyone holding its outbox.
 #[derive(Debug)]
 pub struct ConnState {
     pub id: u64,
     pub member: MemberId,
     close_code: AtomicU16,
-    /// The connection task, waiting to hear of a cut. An atomic waker, not a cancellation token:
-    /// idle connections check it on every wake-up, and a token would take a lock each time.
+    /// The connection task, waiting for frames or a cut. An atomic waker, not a cancellation
+    /// token: idle connections check it on every wake-up, and a token would take a lock each time.
     waker: AtomicWaker,
+    queue: Mutex<Queue>,
+    capacity: usize,
+    /// Outboxes alive: when the last goes, the connection has nothing more to hear.
+    senders: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Queue {
+    frames: VecDeque<Frame>,
+    /// The connection task still takes frames.
+    receiving: bool,
 }
 
 impl ConnState {
@@ -52,6 +70,11 @@ impl ConnState {
 
     pub fn close_code(&self) -> u16 {
         self.close_code.load(Ordering::Acquire)
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // Nothing panics while the lock is held; a poisoned queue is still a valid queue.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Resolves (with the close code) when the connection must close: too slow, a sanction, its
@@ -76,37 +99,114 @@ impl Future for CutRequested {
     }
 }
 
-#[derive(Clone, Debug)]
+/// The sending side of a connection's queue; clones share it.
+#[derive(Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Frame>,
     pub conn: Arc<ConnState>,
 }
 
+impl Clone for Outbox {
+    fn clone(&self) -> Outbox {
+        self.conn.senders.fetch_add(1, Ordering::Relaxed);
+        Outbox { conn: Arc::clone(&self.conn) }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.conn.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.conn.waker.wake();
+        }
+    }
+}
+
 impl Outbox {
-    pub fn new(id: u64, member: MemberId, capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let conn = Arc::new(ConnState { id, member, close_code: AtomicU16::new(0), waker: AtomicWaker::new() });
-        (Outbox { tx, conn }, rx)
+    pub fn new(id: u64, member: MemberId, capacity: usize) -> (Outbox, OutboxReceiver) {
+        let conn = Arc::new(ConnState {
+            id,
+            member,
+            close_code: AtomicU16::new(0),
+            waker: AtomicWaker::new(),
+            queue: Mutex::new(Queue { frames: VecDeque::new(), receiving: true }),
+            capacity: capacity.max(1),
+            senders: AtomicUsize::new(1),
+        });
+        (Outbox { conn: Arc::clone(&conn) }, OutboxReceiver { conn })
     }
 
     /// Queues a frame without waiting. A full queue cuts the connection; returns whether the
     /// frame was queued.
     pub fn send(&self, frame: &Frame) -> bool {
-        match self.tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self.conn.close_code() == 0 {
-                    crate::telemetry::hot().slow_consumers.increment(1);
-                }
-                self.conn.cut(close::TOO_SLOW);
-                false
+        {
+            let mut queue = self.conn.queue();
+            if !queue.receiving {
+                return false;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            if queue.frames.len() < self.conn.capacity {
+                queue.frames.push_back(frame.clone());
+                drop(queue);
+                self.conn.waker.wake();
+                return true;
+            }
         }
+        if self.conn.close_code() == 0 {
+            crate::telemetry::hot().slow_consumers.increment(1);
+        }
+        self.conn.cut(close::TOO_SLOW);
+        false
     }
 
     pub fn id(&self) -> u64 {
         self.conn.id
+    }
+}
+
+/// The connection task's side of its queue.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    conn: Arc<ConnState>,
+}
+
+impl OutboxReceiver {
+    pub fn is_empty(&self) -> bool {
+        self.conn.queue().frames.is_empty()
+    }
+
+    pub fn try_recv(&mut self) -> Option<Frame> {
+        self.conn.queue().frames.pop_front()
+    }
+
+    /// Waits for frames and moves up to `limit` of them into `buffer`; 0 means every outbox is
+    /// gone and none will come.
+    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<Frame>, limit: usize) -> impl Future<Output = usize> + 'a {
+        poll_fn(move |cx| self.poll_recv_many(cx, buffer, limit))
+    }
+
+    fn poll_recv_many(&mut self, cx: &mut Context<'_>, buffer: &mut Vec<Frame>, limit: usize) -> Poll<usize> {
+        // Register first, then look: a frame queued between the two still wakes us.
+        self.conn.waker.register(cx.waker());
+        let mut queue = self.conn.queue();
+        if !queue.frames.is_empty() {
+            let taken = queue.frames.len().min(limit.max(1));
+            buffer.extend(queue.frames.drain(..taken));
+            if queue.frames.is_empty() && queue.frames.capacity() > QUEUE_KEEP {
+                queue.frames = VecDeque::new();
+            }
+            return Poll::Ready(taken);
+        }
+        drop(queue);
+        if self.conn.senders.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(0);
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        let mut queue = self.conn.queue();
+        queue.receiving = false;
+        queue.frames = VecDeque::new();
     }
 }
 
@@ -126,6 +226,60 @@ mod tests {
         // A later reason does not overwrite the first.
         outbox.conn.cut(close::POLICY);
         assert_eq!(outbox.conn.close_code(), close::TOO_SLOW);
-        assert_eq!(rx.recv().await.as_deref(), Some("{}"));
+        assert_eq!(rx.try_recv().as_deref(), Some("{}"));
+    }
+
+    #[tokio::test]
+    async fn frames_come_out_in_order_and_in_batches() {
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 100);
+        let waiting = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            let mut got = Vec::new();
+            while got.len() < 10 {
+                let n = rx.recv_many(&mut batch, 4).await;
+                assert!((1..=4).contains(&n), "{n}");
+                got.extend(batch.drain(..).map(|f| f.to_string()));
+            }
+            (got, rx)
+        });
+        tokio::task::yield_now().await;
+        for i in 0..10 {
+            assert!(outbox.send(&frame(i.to_string())));
+        }
+        let (got, rx) = waiting.await.expect("the receiver ends");
+        assert_eq!(got, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert!(rx.is_empty());
+        // The connection task ended: later frames are not queued, and nothing is kept.
+        drop(rx);
+        assert!(!outbox.send(&frame("late".to_owned())));
+        assert_eq!(outbox.conn.close_code(), 0, "a closed connection is not 'too slow'");
+    }
+
+    #[tokio::test]
+    async fn the_receiver_hears_when_every_outbox_is_gone() {
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 8);
+        let copy = outbox.clone();
+        assert!(copy.send(&frame("a".to_owned())));
+        drop(outbox);
+        let mut batch = Vec::new();
+        assert_eq!(rx.recv_many(&mut batch, 8).await, 1, "queued frames still come out");
+        let waiting = tokio::spawn(async move { rx.recv_many(&mut Vec::new(), 8).await });
+        tokio::task::yield_now().await;
+        drop(copy);
+        assert_eq!(waiting.await.expect("the receiver ends"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_burst_does_not_keep_its_memory() {
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 1024);
+        for i in 0..500 {
+            assert!(outbox.send(&frame(i.to_string())));
+        }
+        let mut batch = Vec::new();
+        while !rx.is_empty() {
+            rx.recv_many(&mut batch, 64).await;
+            batch.clear();
+        }
+        assert_eq!(outbox.conn.queue().frames.capacity(), 0);
     }
 }

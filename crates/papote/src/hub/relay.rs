@@ -105,7 +105,7 @@ impl Hub {
             };
             if let Some(code) = code {
                 // What is still queued (a statement of reasons) goes first.
-                while let Ok(frame) = to_client.try_recv() {
+                while let Some(frame) = to_client.try_recv() {
                     hub.send_to_node(
                         via,
                         ClusterEvent::Relay { relay: Relay::Out { relay, frame: frame.to_string() } },

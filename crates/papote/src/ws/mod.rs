@@ -14,7 +14,7 @@ use tungstenite::protocol::CloseFrame;
 
 use crate::broker::NodeId;
 use crate::chat::{Refusal, wire_code};
-use crate::hub::outbox::{Frame, Outbox, close, frame};
+use crate::hub::outbox::{Frame, Outbox, OutboxReceiver, close, frame};
 use crate::hub::session::{MemberFilter, Session};
 use crate::hub::{DmOutcome, Hub, now_ms};
 use crate::i18n::{Lang, text};
@@ -46,7 +46,7 @@ fn is_too_big(error: &tungstenite::Error) -> bool {
     matches!(error, tungstenite::Error::Capacity(_))
 }
 
-pub async fn serve(mut socket: Socket, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
+pub async fn serve(mut socket: Box<Socket>, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
     let store = Arc::clone(hub.store());
     let record = ConnectionRecord {
         member_id: Some(session.id.encode()),
@@ -70,7 +70,9 @@ pub async fn serve(mut socket: Socket, hub: Arc<Hub>, session: Arc<Session>, lan
         Connection { hub: Arc::clone(&hub), session: Arc::clone(&session), outbox, lang, bad_frames: 0 };
     let closing = connection.run(&mut socket, &mut rx, welcome).await;
     if let Some((code, reason)) = closing {
-        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(close_message(code, reason))).await;
+        // Boxed, like every path taken once: the task's future is as big as its biggest state, and
+        // every idle connection carries it.
+        let _ = Box::pin(tokio::time::timeout(Duration::from_secs(2), socket.send(close_message(code, reason)))).await;
     }
     hub.connection_closed(&session, connection.outbox.id());
     crate::telemetry::connection_closed();
@@ -84,7 +86,14 @@ pub async fn serve(mut socket: Socket, hub: Arc<Hub>, session: Arc<Session>, lan
 /// A WebSocket that reached this node for a session living on another (`home`): its frames go
 /// there through the broker, and the home node's frames come back the same way. The session,
 /// its rooms and its conversations stay on the home node.
-pub async fn serve_relay(mut socket: Socket, hub: Arc<Hub>, token: String, home: NodeId, lang: Lang, peer: SocketAddr) {
+pub async fn serve_relay(
+    mut socket: Box<Socket>,
+    hub: Arc<Hub>,
+    token: String,
+    home: NodeId,
+    lang: Lang,
+    peer: SocketAddr,
+) {
     use crate::broker::{ClusterEvent, Relay};
     let relay = rand::random::<u64>();
     let (tx, mut rx) = mpsc::channel::<RelayDown>(1024);
@@ -149,7 +158,7 @@ impl Connection {
     async fn run(
         &mut self,
         socket: &mut Socket,
-        rx: &mut mpsc::Receiver<Frame>,
+        rx: &mut OutboxReceiver,
         welcome: Frame,
     ) -> Option<(u16, &'static str)> {
         if write_frames(socket, &[welcome]).await.is_err() {
@@ -164,12 +173,12 @@ impl Connection {
         loop {
             // A cut sets the close code before it wakes the task: a busy connection sees it here.
             if conn.close_code() != 0 {
-                return self.closing(socket, rx, conn.close_code()).await;
+                return Box::pin(self.closing(socket, rx, conn.close_code())).await;
             }
             let idle = rx.is_empty();
             tokio::select! {
                 biased;
-                code = &mut cut, if idle => return self.closing(socket, rx, code).await,
+                code = &mut cut, if idle => return Box::pin(self.closing(socket, rx, code)).await,
                 received = rx.recv_many(&mut batch, WRITE_BATCH) => {
                     if received == 0 {
                         return None;
@@ -183,7 +192,7 @@ impl Connection {
                         match futures_util::poll!(&mut write) {
                             std::task::Poll::Ready(result) => result,
                             std::task::Poll::Pending => tokio::select! {
-                                written = tokio::time::timeout(WRITE_TIMEOUT, &mut write) => match written {
+                                written = Box::pin(tokio::time::timeout(WRITE_TIMEOUT, &mut write)) => match written {
                                     Ok(result) => result,
                                     Err(_) => return Some((close::TOO_SLOW, "too_slow")),
                                 },
@@ -229,18 +238,13 @@ impl Connection {
     }
 
     /// Closing after a cut: a sanction's statement of reasons still goes out first.
-    async fn closing(
-        &self,
-        socket: &mut Socket,
-        rx: &mut mpsc::Receiver<Frame>,
-        code: u16,
-    ) -> Option<(u16, &'static str)> {
+    async fn closing(&self, socket: &mut Socket, rx: &mut OutboxReceiver, code: u16) -> Option<(u16, &'static str)> {
         if code == close::TOO_SLOW {
             return Some((code, "too_slow"));
         }
         let deliver = async {
             let mut last = Vec::new();
-            while let Ok(frame) = rx.try_recv() {
+            while let Some(frame) = rx.try_recv() {
                 last.push(frame);
             }
             write_frames(socket, &last).await

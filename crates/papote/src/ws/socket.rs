@@ -96,21 +96,22 @@ impl Upgrade {
     /// Answers 101 and runs `serve` on the socket once the client has it too.
     pub fn on_upgrade<F, Fut>(self, serve: F) -> Response
     where
-        F: FnOnce(Socket) -> Fut + Send + 'static,
+        F: FnOnce(Box<Socket>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let accept = tungstenite::handshake::derive_accept_key(self.key.as_bytes());
         let on_upgrade = self.on_upgrade;
-        tokio::spawn(async move {
+        let task = async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let socket =
                         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config())).await;
-                    serve(socket).await;
+                    serve(Box::new(socket)).await;
                 }
                 Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
             }
-        });
+        };
+        tokio::spawn(task);
         let accept = HeaderValue::from_str(&accept).unwrap_or_else(|_| HeaderValue::from_static(""));
         (
             StatusCode::SWITCHING_PROTOCOLS,
