@@ -43,10 +43,60 @@ impl MemberFilter {
     }
 }
 
+/// The rooms a member is in: a handful, kept sorted in a plain vector (a B-tree set allocates a
+/// whole node, ~270 bytes, for its first room, in every session).
+#[derive(Debug, Default)]
+pub struct RoomSet(Vec<String>);
+
+impl RoomSet {
+    fn position(&self, room: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|r| r.as_str().cmp(room))
+    }
+
+    /// Returns whether the room was new.
+    pub fn insert(&mut self, room: String) -> bool {
+        match self.position(&room) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, room);
+                true
+            }
+        }
+    }
+
+    /// Returns whether the room was there.
+    pub fn remove(&mut self, room: &str) -> bool {
+        match self.position(room) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn contains(&self, room: &str) -> bool {
+        self.position(room).is_ok()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for RoomSet {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 /// Mutable per-session state, behind one short-lived lock (never held across `.await`).
 #[derive(Debug, Default)]
 pub struct SessionState {
-    pub rooms: BTreeSet<String>,
+    pub rooms: RoomSet,
     pub sender: SenderState,
     /// When this session opened its recent new conversations.
     pub new_conversations: VecDeque<Instant>,
@@ -258,5 +308,25 @@ impl Session {
 
     pub fn is_ended(&self) -> bool {
         self.ended.is_cancelled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoomSet;
+
+    #[test]
+    fn a_room_set_is_a_sorted_set() {
+        let mut rooms = RoomSet::default();
+        assert!(rooms.insert("musique".to_owned()));
+        assert!(rooms.insert("cuisine".to_owned()));
+        assert!(rooms.insert("sport".to_owned()));
+        assert!(!rooms.insert("cuisine".to_owned()), "no duplicates");
+        assert_eq!(rooms.iter().map(String::as_str).collect::<Vec<_>>(), ["cuisine", "musique", "sport"]);
+        assert!(rooms.contains("musique"));
+        assert!(rooms.remove("musique"));
+        assert!(!rooms.remove("musique"));
+        assert!(!rooms.contains("musique"));
+        assert_eq!(rooms.into_iter().collect::<Vec<_>>(), ["cuisine", "sport"]);
     }
 }

@@ -47,21 +47,9 @@ fn is_too_big(error: &tungstenite::Error) -> bool {
 }
 
 pub async fn serve(mut socket: Box<Socket>, hub: Arc<Hub>, session: Arc<Session>, lang: Lang, peer: SocketAddr) {
-    let store = Arc::clone(hub.store());
-    let record = ConnectionRecord {
-        member_id: Some(session.id.encode()),
-        kind: "websocket",
-        ip: peer.ip().to_string(),
-        port: peer.port(),
-        opened_at: now_ms(),
-    };
-    let log_id = match store.open_connection(&record).await {
-        Ok(id) => Some(id),
-        Err(error) => {
-            tracing::error!(%error, "could not log a connection");
-            None
-        }
-    };
+    // The record is dropped before the connection runs: what lives across its awaits lives
+    // as long as the connection.
+    let log_id = log_connection(&hub, &session, peer).await;
     crate::telemetry::connection_opened();
     let (outbox, mut rx) = hub.new_outbox(&session);
     let welcome = hub.welcome(&session, lang == Lang::En);
@@ -77,9 +65,26 @@ pub async fn serve(mut socket: Box<Socket>, hub: Arc<Hub>, session: Arc<Session>
     hub.connection_closed(&session, connection.outbox.id());
     crate::telemetry::connection_closed();
     if let Some(id) = log_id
-        && let Err(error) = store.close_connection(id, now_ms()).await
+        && let Err(error) = hub.store().close_connection(id, now_ms()).await
     {
         tracing::warn!(%error, "could not log a connection's end");
+    }
+}
+
+async fn log_connection(hub: &Hub, session: &Session, peer: SocketAddr) -> Option<i64> {
+    let record = ConnectionRecord {
+        member_id: Some(session.id.encode()),
+        kind: "websocket",
+        ip: peer.ip().to_string(),
+        port: peer.port(),
+        opened_at: now_ms(),
+    };
+    match hub.store().open_connection(&record).await {
+        Ok(id) => Some(id),
+        Err(error) => {
+            tracing::error!(%error, "could not log a connection");
+            None
+        }
     }
 }
 
