@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use aho_corasick::MatchKind;
-use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::contiguous::NFA;
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::gate::{Gate, GateLiterals, compile};
@@ -209,7 +209,7 @@ impl ViewRegexes {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Literal rules, in their doubled-letters-collapsed form, matched on the `dedup` view.
-    pub dedup_ac: Option<DFA>,
+    pub dedup_ac: Option<NFA>,
     pub dedup_lits: Vec<Literal>,
     pub views: [ViewRegexes; 4],
     /// Literals of every prefilter condition (all views share them), found by one scan of a view.
@@ -221,7 +221,7 @@ pub struct RuleSet {
 /// The prefilter literals of every regex.
 #[derive(Debug, Default)]
 pub struct ViewGate {
-    pub dfa: Option<DFA>,
+    pub automaton: Option<NFA>,
     pub len: usize,
     pub strings: Vec<String>,
     /// For each literal: bit 0, a word boundary must sit before it; bit 1, after it.
@@ -254,8 +254,8 @@ impl ViewGate {
             bits.resize(words, 0);
         }
         ids.clear();
-        let Some(dfa) = &self.dfa else { return };
-        crate::detect::walk(dfa, bytes, |id, end| {
+        let Some(automaton) = &self.automaton else { return };
+        crate::detect::walk(automaton, bytes, |id, end| {
             let meta = self.meta.get(id).copied().unwrap_or(0);
             if meta & 3 != 0 {
                 let start = end - (meta >> 2) as usize;
@@ -417,11 +417,11 @@ impl RuleSet {
                 });
             }
         }
-        let build_ac = |pats: &[String]| -> Result<Option<DFA>, RuleError> {
+        let build_ac = |pats: &[String]| -> Result<Option<NFA>, RuleError> {
             if pats.is_empty() {
                 return Ok(None);
             }
-            DFA::builder()
+            NFA::builder()
                 .match_kind(MatchKind::Standard)
                 .build(pats)
                 .map(Some)
@@ -441,7 +441,7 @@ impl RuleSet {
             views,
             gate: {
                 let meta = strings.iter().zip(&bounds).map(|(s, &b)| ((s.len() as u32) << 2) | u32::from(b)).collect();
-                ViewGate { dfa: build_ac(&strings)?, len: n, strings, bounds, meta }
+                ViewGate { automaton: build_ac(&strings)?, len: n, strings, bounds, meta }
             },
             uses_dedup,
         })
