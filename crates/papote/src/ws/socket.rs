@@ -55,7 +55,8 @@ pub struct Upgrade {
     on_upgrade: OnUpgrade,
 }
 
-/// Why a request is not a WebSocket handshake.
+/// Why a request is not a WebSocket handshake (French, then English: only a client that is not
+/// a browser page ever sees it).
 #[derive(Debug, PartialEq, Eq)]
 pub struct NotAnUpgrade(&'static str);
 
@@ -74,21 +75,26 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
 impl Upgrade {
     fn from_parts(parts: &mut Parts) -> Result<Upgrade, NotAnUpgrade> {
         if parts.method != Method::GET {
-            return Err(NotAnUpgrade("WebSocket: GET only"));
+            return Err(NotAnUpgrade("WebSocket : GET uniquement / GET only"));
         }
         if !has_token(&parts.headers, header::CONNECTION, "upgrade")
             || !has_token(&parts.headers, header::UPGRADE, "websocket")
         {
-            return Err(NotAnUpgrade("WebSocket: Connection: upgrade and Upgrade: websocket expected"));
+            return Err(NotAnUpgrade(
+                "WebSocket : en-têtes Connection: upgrade et Upgrade: websocket attendus / Connection: upgrade and \
+                 Upgrade: websocket expected",
+            ));
         }
         if parts.headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
-            return Err(NotAnUpgrade("WebSocket: Sec-WebSocket-Version 13 expected"));
+            return Err(NotAnUpgrade("WebSocket : Sec-WebSocket-Version 13 attendue / expected"));
         }
         let Some(key) = parts.headers.get(header::SEC_WEBSOCKET_KEY).filter(|k| !k.is_empty()).cloned() else {
-            return Err(NotAnUpgrade("WebSocket: Sec-WebSocket-Key missing"));
+            return Err(NotAnUpgrade("WebSocket : Sec-WebSocket-Key manquante / missing"));
         };
         let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
-            return Err(NotAnUpgrade("WebSocket: this connection cannot be upgraded"));
+            return Err(NotAnUpgrade(
+                "WebSocket : cette connexion ne peut pas changer de protocole / this connection cannot be upgraded",
+            ));
         };
         Ok(Upgrade { key, on_upgrade })
     }
@@ -295,7 +301,9 @@ mod tests {
         // Everything right but no connection behind it (a bare request): the last check.
         assert_eq!(
             Upgrade::from_parts(&mut parts(proper())).err(),
-            Some(NotAnUpgrade("WebSocket: this connection cannot be upgraded"))
+            Some(NotAnUpgrade(
+                "WebSocket : cette connexion ne peut pas changer de protocole / this connection cannot be upgraded"
+            ))
         );
         let no_version = axum::http::Request::get("/ws")
             .header(header::CONNECTION, "upgrade")
