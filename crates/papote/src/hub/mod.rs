@@ -6,6 +6,7 @@
 
 mod cluster;
 mod dm;
+pub mod load;
 pub mod outbox;
 mod private;
 mod relay;
@@ -132,6 +133,8 @@ pub struct Hub {
     pipeline: Pipeline,
     next_message_id: AtomicU64,
     next_connection_id: AtomicU64,
+    /// Whether the runtime is saturated (big rooms then batch their fan-outs).
+    saturation: Arc<load::Saturation>,
     shutdown: CancellationToken,
 }
 
@@ -145,11 +148,13 @@ impl Hub {
         shutdown: CancellationToken,
     ) -> Arc<Hub> {
         let (outgoing, outgoing_rx) = tokio::sync::mpsc::unbounded_channel();
+        let saturation = Arc::new(load::Saturation::default());
+        tokio::spawn(Arc::clone(&saturation).watch(load::SAMPLE, shutdown.clone()));
         let handles: Vec<Arc<RoomHandle>> = rooms
             .iter()
             .map(|spec| {
                 let shared = broker.is_shared().then(|| Arc::clone(&broker));
-                let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone(), shared);
+                let (tx, count) = room::spawn(spec.id.clone(), shutdown.clone(), shared, Arc::clone(&saturation));
                 Arc::new(RoomHandle {
                     id: spec.id.clone(),
                     name: spec.name.clone(),
@@ -188,6 +193,7 @@ impl Hub {
             // Ids grow with time so they stay unique across restarts.
             next_message_id: AtomicU64::new((now_ms().max(0) as u64) << 12),
             next_connection_id: AtomicU64::new(1),
+            saturation,
             shutdown,
         });
         tokio::spawn(Arc::clone(&hub).presence_loop());

@@ -137,23 +137,38 @@ impl Outbox {
     /// Queues a frame without waiting. A full queue cuts the connection; returns whether the
     /// frame was queued.
     pub fn send(&self, frame: &Frame) -> bool {
+        self.send_all(std::iter::once(frame)) == 1
+    }
+
+    /// Queues frames in order, under one lock and with one wake-up, so that the connection
+    /// writes them together. A full queue cuts the connection; returns how many were queued.
+    pub fn send_all<'a>(&self, frames: impl IntoIterator<Item = &'a Frame>) -> usize {
+        let mut queued = 0;
+        let mut full = false;
         {
             let mut queue = self.conn.queue();
             if !queue.receiving {
-                return false;
+                return 0;
             }
-            if queue.frames.len() < self.conn.capacity {
+            for frame in frames {
+                if queue.frames.len() >= self.conn.capacity {
+                    full = true;
+                    break;
+                }
                 queue.frames.push_back(frame.clone());
-                drop(queue);
-                self.conn.waker.wake();
-                return true;
+                queued += 1;
             }
         }
-        if self.conn.close_code() == 0 {
-            crate::telemetry::hot().slow_consumers.increment(1);
+        if queued > 0 {
+            self.conn.waker.wake();
         }
-        self.conn.cut(close::TOO_SLOW);
-        false
+        if full {
+            if self.conn.close_code() == 0 {
+                crate::telemetry::hot().slow_consumers.increment(1);
+            }
+            self.conn.cut(close::TOO_SLOW);
+        }
+        queued
     }
 
     pub fn id(&self) -> u64 {
@@ -227,6 +242,21 @@ mod tests {
         outbox.conn.cut(close::POLICY);
         assert_eq!(outbox.conn.close_code(), close::TOO_SLOW);
         assert_eq!(rx.try_recv().as_deref(), Some("{}"));
+    }
+
+    #[tokio::test]
+    async fn frames_sent_together_are_queued_in_order_up_to_the_limit() {
+        let (outbox, mut rx) = Outbox::new(1, MemberId(1), 3);
+        let frames: Vec<Frame> = (0..2).map(|i| frame(i.to_string())).collect();
+        assert_eq!(outbox.send_all(&frames), 2);
+        assert_eq!(outbox.conn.close_code(), 0);
+        // One more fits, the fourth does not: the connection is cut, what fitted stays queued.
+        let more: Vec<Frame> = (2..4).map(|i| frame(i.to_string())).collect();
+        assert_eq!(outbox.send_all(&more), 1);
+        assert_eq!(outbox.conn.close_code(), close::TOO_SLOW);
+        let mut batch = Vec::new();
+        assert_eq!(rx.recv_many(&mut batch, 8).await, 3);
+        assert_eq!(batch.iter().map(|f| f.as_str()).collect::<Vec<_>>(), ["0", "1", "2"]);
     }
 
     #[tokio::test]

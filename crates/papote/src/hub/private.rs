@@ -69,7 +69,7 @@ impl Hub {
 
     fn spawn_private(&self, id: String, name: String, access: PrivateAccess) -> Arc<RoomHandle> {
         let shared = self.shared().then(|| Arc::clone(&self.broker));
-        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone(), shared);
+        let (tx, count) = room::spawn(id.clone(), self.shutdown.clone(), shared, Arc::clone(&self.saturation));
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             name: name.clone(),

@@ -3,6 +3,15 @@
 //! Commands arrive over a channel; every outgoing event is serialised once and the same bytes are
 //! queued to every member connection. Membership changes are batched (at most five times a
 //! second) so a crowd arriving at once costs one event per batch, not one per arrival.
+//!
+//! When the server is saturated (`load.rs`), a big room paces its deliveries: time is cut into
+//! slots of `pacing()` (10 µs per member, at most 20 ms) and the room fans out at most once per
+//! slot; events that come after the slot's fan-out wait for the next slot and go out together.
+//! Every member then gets them in one write instead of one write each, which is most of a
+//! delivery's cost. A quiet room, and any room while the server keeps up, delivers at once. The
+//! slots are fixed, not counted from the last fan-out, so a delay never carries over from one
+//! event to the next. Events are numbered and kept when they happen, so anything that could show
+//! a held event another way delivers the held ones first.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -12,8 +21,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::load::Saturation;
 use super::outbox::{Frame, Outbox, frame};
 use super::session::Session;
 use crate::broker::{Broker, NodeId, RoomWire, SharedMember};
@@ -36,6 +47,13 @@ pub const LIVE_MEMBER_LIST: usize = 100;
 /// Most members in a `room_member_list` answer.
 pub const MEMBER_LIST_PAGE: usize = 500;
 const MEMBER_BATCH: Duration = Duration::from_millis(200);
+/// Rooms smaller than this deliver every event at once.
+pub const PACED_ROOM_MIN: usize = 200;
+/// The gap between two fan-outs of a paced room, per member: about twice a delivery's cost, so
+/// one busy room takes at most about half a core.
+const PACING_PER_MEMBER: Duration = Duration::from_micros(10);
+/// The longest an event waits for the next fan-out.
+pub const PACING_MAX: Duration = Duration::from_millis(20);
 
 pub enum RoomCmd {
     Join {
@@ -164,6 +182,13 @@ struct Room {
     joined_batch: Vec<MemberId>,
     left_batch: Vec<MemberId>,
     count: Arc<AtomicU32>,
+    /// Events numbered and kept but not delivered yet, with their author (see `pacing`).
+    held: Vec<(Frame, Option<MemberId>)>,
+    /// The earliest time the next fan-out may start: the next slot's.
+    next_delivery: Instant,
+    /// Where the slots are counted from.
+    slots_origin: Instant,
+    saturation: Arc<Saturation>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +213,7 @@ pub fn spawn(
     id: String,
     shutdown: CancellationToken,
     broker: Option<Arc<dyn Broker>>,
+    saturation: Arc<Saturation>,
 ) -> (mpsc::Sender<RoomCmd>, Arc<AtomicU32>) {
     let (tx, rx) = mpsc::channel(4096);
     let count = Arc::new(AtomicU32::new(0));
@@ -205,6 +231,10 @@ pub fn spawn(
         joined_batch: Vec::new(),
         left_batch: Vec::new(),
         count: count.clone(),
+        held: Vec::new(),
+        next_delivery: Instant::now(),
+        slots_origin: Instant::now(),
+        saturation,
     };
     tokio::spawn(room.run(rx, shutdown));
     (tx, count)
@@ -214,21 +244,35 @@ impl Room {
     async fn run(mut self, mut rx: mpsc::Receiver<RoomCmd>, shutdown: CancellationToken) {
         let mut batch_tick = tokio::time::interval(MEMBER_BATCH);
         batch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let hold = tokio::time::sleep_until(self.next_delivery);
+        tokio::pin!(hold);
         loop {
             tokio::select! {
                 command = rx.recv() => match command {
                     Some(command) => self.handle(command),
                     None => break,
                 },
+                () = &mut hold, if !self.held.is_empty() => self.deliver_held(),
                 _ = batch_tick.tick(), if !self.joined_batch.is_empty() || !self.left_batch.is_empty() => {
                     self.flush_membership();
                 }
                 _ = shutdown.cancelled() => break,
             }
+            if !self.held.is_empty() && hold.deadline() != self.next_delivery {
+                hold.as_mut().reset(self.next_delivery);
+            }
         }
     }
 
     fn handle(&mut self, command: RoomCmd) {
+        // These show the room's events another way (a snapshot, the archive, a line numbered
+        // after them, a deletion): what is held goes out first, so that order is kept.
+        if matches!(
+            command,
+            RoomCmd::Join { .. } | RoomCmd::Say { shadow: true, .. } | RoomCmd::Delete { .. } | RoomCmd::History { .. }
+        ) {
+            self.deliver_held();
+        }
         match command {
             RoomCmd::Join { session, outbox, since } => self.join(session, outbox, since),
             RoomCmd::Detach { member, connection } => {
@@ -576,20 +620,232 @@ impl Room {
             self.gap_before = seq;
         }
         self.seq = seq.max(self.seq);
-        let mut deliveries = 0;
-        for member in self.members.values() {
-            if author.is_some_and(|a| member.session.ignores(a)) {
-                continue;
-            }
-            for outbox in &member.outboxes {
-                outbox.send(&frame);
-            }
-            deliveries += member.outboxes.len() as u64;
-        }
-        crate::telemetry::hot().deliveries.increment(deliveries);
         if self.history.len() == HISTORY_EVENTS {
             self.history.pop_front();
         }
-        self.history.push_back(Event { seq: self.seq, frame, message_id });
+        self.history.push_back(Event { seq: self.seq, frame: frame.clone(), message_id });
+        self.held.push((frame, author));
+        if self.held.len() == 1 && Instant::now() >= self.next_delivery {
+            self.deliver_held();
+        }
+    }
+
+    /// The pacing slot: none for a small room, or while the server keeps up.
+    fn pacing(&self) -> Duration {
+        if self.members.len() < PACED_ROOM_MIN || !self.saturation.is_saturated() {
+            return Duration::ZERO;
+        }
+        PACING_PER_MEMBER.saturating_mul(self.members.len() as u32).min(PACING_MAX)
+    }
+
+    /// Sends the held events to every member connection, in order, skipping for each member the
+    /// lines of authors they ignore.
+    fn deliver_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let mut deliveries = 0;
+        for member in self.members.values() {
+            let session = &member.session;
+            for outbox in &member.outboxes {
+                deliveries += if session.ignores_anyone() {
+                    let shown = self.held.iter().filter(|(_, author)| !author.is_some_and(|a| session.ignores(a)));
+                    outbox.send_all(shown.map(|(frame, _)| frame))
+                } else {
+                    outbox.send_all(self.held.iter().map(|(frame, _)| frame))
+                } as u64;
+            }
+        }
+        crate::telemetry::hot().deliveries.increment(deliveries);
+        self.held.clear();
+        let now = Instant::now();
+        let slot = self.pacing().as_nanos();
+        self.next_delivery = match now.duration_since(self.slots_origin).as_nanos().checked_rem(slot) {
+            Some(into_slot) => now + Duration::from_nanos((slot - into_slot) as u64),
+            None => now,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::outbox::OutboxReceiver;
+    use crate::i18n::Lang;
+    use crate::protocol::{Gender, Profile};
+
+    struct TestRoom {
+        tx: mpsc::Sender<RoomCmd>,
+        shutdown: CancellationToken,
+        members: Vec<(Arc<Session>, OutboxReceiver)>,
+    }
+
+    fn session(id: u64, shutdown: &CancellationToken) -> Arc<Session> {
+        let profile = Profile {
+            id: MemberId(id),
+            nickname: format!("membre{id}"),
+            gender: Gender::Femme,
+            age: 30,
+            city: "Lille".into(),
+        };
+        Arc::new(Session::new(profile, format!("token{id}"), None, format!("membre{id}"), 0, Lang::Fr, shutdown))
+    }
+
+    impl TestRoom {
+        /// A room with `size` members, each with one connection, after the arrivals settled.
+        async fn with_members(size: u64) -> TestRoom {
+            TestRoom::on_server(size, true).await
+        }
+
+        async fn on_server(size: u64, saturated: bool) -> TestRoom {
+            let shutdown = CancellationToken::new();
+            let saturation = Arc::new(Saturation::default());
+            saturation.set(saturated);
+            let (tx, _count) = spawn("salon".into(), shutdown.clone(), None, saturation);
+            let mut room = TestRoom { tx, shutdown, members: Vec::new() };
+            for id in 1..=size {
+                room.join(id).await;
+            }
+            // Lets the membership batch and any pacing after it pass.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            room.settled().await;
+            for (_, rx) in &mut room.members {
+                while rx.try_recv().is_some() {}
+            }
+            room
+        }
+
+        async fn join(&mut self, id: u64) {
+            let session = session(id, &self.shutdown);
+            let (outbox, rx) = Outbox::new(id, session.id, 1024);
+            self.command(RoomCmd::Join { session: Arc::clone(&session), outbox, since: None }).await;
+            self.members.push((session, rx));
+        }
+
+        async fn command(&self, command: RoomCmd) {
+            assert!(self.tx.send(command).await.is_ok(), "the room task runs");
+        }
+
+        async fn say(&self, author: u64, id: u64) {
+            let author = Author { id: MemberId(author), nickname: format!("membre{author}") };
+            let say = RoomCmd::Say { author, id, text: format!("ligne {id}"), at: 0, card: None, shadow: false };
+            self.command(say).await;
+        }
+
+        /// Returns once the room has handled every command sent before (without letting time pass).
+        async fn settled(&self) {
+            let (reply, done) = oneshot::channel();
+            self.command(RoomCmd::Recent { reply }).await;
+            assert!(done.await.is_ok(), "the room answers");
+        }
+    }
+
+    /// The frames queued for a connection: the ids of the room lines, and the other kinds.
+    fn received(rx: &mut OutboxReceiver) -> (Vec<u64>, Vec<String>) {
+        let (mut lines, mut others) = (Vec::new(), Vec::new());
+        while let Some(frame) = rx.try_recv() {
+            let value: serde_json::Value = serde_json::from_str(&frame).expect("frames are JSON");
+            match value["t"].as_str() {
+                Some("room_msg") => lines.push(value["id"].as_u64().expect("a line has an id")),
+                other => others.push(other.unwrap_or_default().to_owned()),
+            }
+        }
+        (lines, others)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_big_busy_room_sends_the_lines_between_two_fan_outs_together_and_in_order() {
+        let mut room = TestRoom::with_members(PACED_ROOM_MIN as u64).await;
+        for id in 1..=4 {
+            room.say(1, id).await;
+        }
+        room.settled().await;
+        // The first line went out at once; the next three wait for the next fan-out.
+        for (_, rx) in &mut room.members {
+            assert_eq!(received(rx).0, [1]);
+        }
+        tokio::time::sleep(PACING_MAX).await;
+        room.settled().await;
+        for (_, rx) in &mut room.members {
+            let mut batch = Vec::new();
+            assert_eq!(rx.recv_many(&mut batch, 64).await, 3, "the held lines are queued together");
+            let ids: Vec<&str> = batch.iter().map(|f| f.as_str()).collect();
+            assert!(ids[0].contains("ligne 2") && ids[1].contains("ligne 3") && ids[2].contains("ligne 4"), "{ids:?}");
+        }
+        // A quiet room delivers at once again.
+        tokio::time::sleep(PACING_MAX).await;
+        room.say(2, 5).await;
+        room.settled().await;
+        for (_, rx) in &mut room.members {
+            assert_eq!(received(rx).0, [5]);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn held_lines_reach_members_before_a_newcomer_s_snapshot_and_are_not_sent_twice() {
+        let mut room = TestRoom::with_members(PACED_ROOM_MIN as u64).await;
+        for id in 1..=3 {
+            room.say(1, id).await;
+        }
+        let newcomer = PACED_ROOM_MIN as u64 + 1;
+        room.join(newcomer).await;
+        room.settled().await;
+        let (_, rx) = room.members.last_mut().expect("the newcomer is there");
+        let mut joined = Vec::new();
+        while let Some(frame) = rx.try_recv() {
+            joined.push(serde_json::from_str::<serde_json::Value>(&frame).expect("frames are JSON"));
+        }
+        assert_eq!(joined.len(), 1, "{joined:?}");
+        assert_eq!(joined[0]["t"], "joined");
+        let history: Vec<u64> =
+            joined[0]["history"].as_array().expect("a history").iter().filter_map(|m| m["id"].as_u64()).collect();
+        assert_eq!(history, [1, 2, 3]);
+        // The members already there got the held lines when the newcomer arrived, not later.
+        for (_, rx) in &mut room.members[..PACED_ROOM_MIN] {
+            assert_eq!(received(rx).0, [1, 2, 3]);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        room.settled().await;
+        for (_, rx) in &mut room.members {
+            assert!(received(rx).0.is_empty(), "nothing is sent twice");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_batch_skips_the_lines_of_ignored_authors_for_those_who_ignore_them() {
+        let mut room = TestRoom::with_members(PACED_ROOM_MIN as u64).await;
+        let (ignorer, _) = &room.members[9];
+        ignorer.set_ignored(MemberId(2), true);
+        room.say(1, 1).await;
+        room.say(2, 2).await;
+        room.say(3, 3).await;
+        tokio::time::sleep(PACING_MAX).await;
+        room.settled().await;
+        assert_eq!(received(&mut room.members[9].1).0, [1, 3]);
+        assert_eq!(received(&mut room.members[10].1).0, [1, 2, 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_big_room_delivers_every_line_at_once_while_the_server_keeps_up() {
+        let mut room = TestRoom::on_server(PACED_ROOM_MIN as u64, false).await;
+        for id in 1..=3 {
+            room.say(1, id).await;
+        }
+        room.settled().await;
+        for (_, rx) in &mut room.members {
+            assert_eq!(received(rx).0, [1, 2, 3]);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_small_room_delivers_every_line_at_once() {
+        let mut room = TestRoom::with_members(PACED_ROOM_MIN as u64 - 1).await;
+        for id in 1..=3 {
+            room.say(1, id).await;
+        }
+        room.settled().await;
+        for (_, rx) in &mut room.members {
+            assert_eq!(received(rx).0, [1, 2, 3]);
+        }
     }
 }

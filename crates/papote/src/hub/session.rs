@@ -228,6 +228,11 @@ impl Session {
         self.member_for(None)
     }
 
+    /// Whether this member ignores anyone at all (a lock-free check for the fan-out path).
+    pub fn ignores_anyone(&self) -> bool {
+        self.ignores_anyone.load(Ordering::Relaxed)
+    }
+
     pub fn ignores(&self, member: MemberId) -> bool {
         self.ignores_anyone.load(Ordering::Relaxed) && lock(&self.ignoring).contains(&member)
     }
