@@ -24,6 +24,8 @@ pub fn init() -> Option<&'static PrometheusHandle> {
             describe_counter!("papote_cases_total", "Moderation cases opened, by source");
             describe_counter!("papote_sanctions_total", "Sanctions applied, by kind");
             describe_counter!("papote_slow_consumers_total", "Connections cut because they read too slowly");
+            describe_gauge!("papote_runtime_busy_ratio", "Share of the runtime's worker time spent busy (last second)");
+            describe_gauge!("papote_saturated", "1 while the server is saturated (big rooms batch their fan-outs)");
             Some(handle)
         })
         .as_ref()
@@ -70,6 +72,11 @@ pub fn case(source: &'static str) {
 
 pub fn sanction(kind: &'static str) {
     counter!("papote_sanctions_total", "kind" => kind).increment(1);
+}
+
+pub fn load(busy_ratio: f64, saturated: bool) {
+    gauge!("papote_runtime_busy_ratio").set(busy_ratio);
+    gauge!("papote_saturated").set(if saturated { 1.0 } else { 0.0 });
 }
 
 pub fn online(members: usize) {

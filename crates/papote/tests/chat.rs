@@ -466,6 +466,7 @@ async fn metrics_count_messages_and_refusals_for_the_operator() {
     assert!(text.contains("papote_messages_total{kind=\"room\"}"), "{text}");
     assert!(text.contains("papote_refusals_total{code=\"flood\"}"), "{text}");
     assert!(text.contains("papote_connections"), "{text}");
+    assert!(text.contains("papote_saturated"), "{text}");
     // A reverse proxy on the same host connects from loopback for anyone: not through it.
     let proxied = reqwest::Client::new()
         .get(format!("{}/metrics", server.base))

@@ -36,6 +36,7 @@ impl Saturation {
         let metrics = tokio::runtime::Handle::current().metrics();
         let busy = || (0..metrics.num_workers()).map(|w| metrics.worker_total_busy_duration(w)).sum::<Duration>();
         let mut last = (tokio::time::Instant::now(), busy());
+        crate::telemetry::load(0.0, self.is_saturated());
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -53,6 +54,7 @@ impl Saturation {
                     tracing::info!(busy = format!("{:.0}%", ratio * 100.0), saturated = is, "server load");
                 }
                 self.set(is);
+                crate::telemetry::load(ratio, is);
             }
             last = now;
         }
