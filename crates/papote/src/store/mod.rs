@@ -4,6 +4,7 @@
 //! told was "received" (reports, cases) is committed before the call returns.
 
 mod postgres;
+mod shared;
 mod sqlite;
 
 use std::sync::Arc;
