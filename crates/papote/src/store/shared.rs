@@ -8,13 +8,11 @@ use std::borrow::Cow;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-pub(super) const CASE_COLUMNS: &str =
-    "id, created_at, source, severity, status, member_id, nickname, categories, rules, context, \
-    text, report_id, evidence, trusted, decided_at, decided_by, decision";
+pub(super) const CASE_COLUMNS: &str = "id, created_at, source, severity, status, member_id, nickname, categories, \
+     rules, context, text, report_id, evidence, trusted, decided_at, decided_by, decision";
 pub(super) const MODERATOR_COLUMNS: &str = "id, name, role, password_hash, failed_logins, locked_until, disabled";
-pub(super) const SANCTION_COLUMNS: &str =
-    "id, created_at, member_id, nickname, kind, reason, category, facts, expires_at, \
-     moderator_id, case_id, appeal_code, status, statement";
+pub(super) const SANCTION_COLUMNS: &str = "id, created_at, member_id, nickname, kind, reason, category, facts, \
+     expires_at, moderator_id, case_id, appeal_code, status, statement";
 pub(super) const APPEAL_COLUMNS: &str = "id, sanction_id, created_at, text, status, decided_by, decided_at, decision";
 
 pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
