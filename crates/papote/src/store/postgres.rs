@@ -29,25 +29,7 @@ const AUDIT_LOCK: i64 = 0x7061_706f_7465;
 /// Appends to the audit chain inside an open transaction, holding the audit lock until commit.
 async fn append_audit_in(tx: &mut sqlx::PgConnection, entry: &AuditEntry) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *tx).await?;
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-    let prev = prev.unwrap_or_else(|| AUDIT_GENESIS.to_owned());
-    let hash = audit_hash(&prev, entry);
-    sqlx::query_scalar(
-        "INSERT INTO audit_log (at, moderator_id, moderator, action, target, reason, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(entry.at)
-    .bind(entry.moderator_id)
-    .bind(&entry.moderator)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(&entry.reason)
-    .bind(&entry.details)
-    .bind(&prev)
-    .bind(&hash)
-    .fetch_one(&mut *tx)
-    .await
+    append_audit_chained(tx, entry).await
 }
 
 pub struct PostgresStore {
@@ -87,4 +69,4 @@ impl PostgresStore {
     }
 }
 
-store_impl!(PostgresStore, PgRow);
+store_impl!(PostgresStore, PgRow, sqlx::PgConnection);

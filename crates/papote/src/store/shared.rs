@@ -31,11 +31,37 @@ pub(super) fn migrator(migrations: &'static [(i64, &'static str, &'static str)])
     )
 }
 
-/// Expands, in a store's module, the row readers for its row type and its `impl Store`. The
-/// module provides `pool` and `durable` pools on the store, and `append_audit_in` for its
-/// database.
+/// Expands, in a store's module, the row readers for its row type, `append_audit_chained` for its
+/// connection type, and its `impl Store`. The module provides `pool` and `durable` pools on the
+/// store, and `append_audit_in`: its way of serialising audit appends, then
+/// `append_audit_chained`.
 macro_rules! store_impl {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $connection:ty) => {
+        /// Appends to the audit chain inside an open transaction: reads the chain's tip and links
+        /// the new entry to it. Callers serialise appends first (`append_audit_in`).
+        async fn append_audit_chained(tx: &mut $connection, entry: &AuditEntry) -> Result<i64, sqlx::Error> {
+            let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            let prev = prev.unwrap_or_else(|| AUDIT_GENESIS.to_owned());
+            let hash = audit_hash(&prev, entry);
+            sqlx::query_scalar(
+                "INSERT INTO audit_log (at, moderator_id, moderator, action, target, reason, details, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(entry.at)
+            .bind(entry.moderator_id)
+            .bind(&entry.moderator)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(&entry.reason)
+            .bind(&entry.details)
+            .bind(&prev)
+            .bind(&hash)
+            .fetch_one(&mut *tx)
+            .await
+        }
+
         fn case_row(row: &$row) -> Result<CaseRow, sqlx::Error> {
             Ok(CaseRow {
                 id: row.try_get("id")?,

@@ -28,25 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// Appends to the audit chain inside an open transaction (the chain's tip is read in the same
 /// transaction, and the durable pool has one connection, so appends are serialised).
 async fn append_audit_in(tx: &mut sqlx::SqliteConnection, entry: &AuditEntry) -> Result<i64, sqlx::Error> {
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
-    let prev = prev.unwrap_or_else(|| AUDIT_GENESIS.to_owned());
-    let hash = audit_hash(&prev, entry);
-    sqlx::query_scalar(
-        "INSERT INTO audit_log (at, moderator_id, moderator, action, target, reason, details, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(entry.at)
-    .bind(entry.moderator_id)
-    .bind(&entry.moderator)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(&entry.reason)
-    .bind(&entry.details)
-    .bind(&prev)
-    .bind(&hash)
-    .fetch_one(&mut *tx)
-    .await
+    append_audit_chained(tx, entry).await
 }
 
 pub struct SqliteStore {
@@ -86,7 +68,7 @@ impl SqliteStore {
     }
 }
 
-store_impl!(SqliteStore, SqliteRow);
+store_impl!(SqliteStore, SqliteRow, sqlx::SqliteConnection);
 
 #[cfg(test)]
 mod tests {
