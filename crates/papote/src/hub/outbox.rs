@@ -7,15 +7,26 @@
 //! The queue is a `VecDeque` behind a mutex rather than a channel: most connections are idle,
 //! and a channel allocates its first block of slots (about 1 KiB) up front, while an empty
 //! `VecDeque` holds nothing, and is given back after a burst.
+//!
+//! Writing straight to the socket: once the connection shares its socket (`share_socket`, after
+//! `welcome`), a sender that finds the queue empty and the connection task not writing writes its
+//! frames itself, without waiting, under the queue's lock. That saves the connection task a
+//! wake-up, a poll and a second pass over the frames for most deliveries, which is most of
+//! Papote's own cost per delivery. Whatever the socket does not take at once (a full socket
+//! buffer) is queued, with how much of the first frame already went out, and the connection task
+//! writes it, the rest of that frame first. The lock decides who writes, so frames never
+//! interleave and each sender's frames keep their order.
 
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
+use tokio::net::TcpStream;
 
 use crate::protocol::MemberId;
 
@@ -38,6 +49,9 @@ pub mod close {
 
 /// A queue that has held more frames than this is given back once empty.
 const QUEUE_KEEP: usize = 16;
+/// At most this many frames are written straight from a sender in one go; more are queued.
+const DIRECT_MAX: usize = 16;
+static NO_FRAME: Frame = Frame::from_static("");
 
 /// Shared between a connection's task and everyone holding its outbox.
 #[derive(Debug)]
@@ -57,8 +71,32 @@ pub struct ConnState {
 #[derive(Debug)]
 struct Queue {
     frames: VecDeque<Frame>,
+    /// Bytes of the first queued frame already written (a direct write the socket took in part).
+    first_written: usize,
     /// The connection task still takes frames.
     receiving: bool,
+    /// Who may write to the socket besides the connection task; see the module's notes.
+    writer: Writer,
+    /// The socket, while senders may write to it directly: from `welcome` until the connection
+    /// closes. Never set for a connection relayed from another node.
+    socket: Option<Arc<TcpStream>>,
+}
+
+/// Whether the connection task owns the socket's write side right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    /// Nobody is writing: a sender may write directly if nothing is queued.
+    Free,
+    /// The connection task is writing frames it took from the queue.
+    Batch,
+    /// The connection task is writing WebSocket control bytes (a pong) the socket took in part.
+    Control,
+}
+
+impl Queue {
+    fn writes_directly(&self) -> bool {
+        self.socket.is_some() && self.writer == Writer::Free && self.frames.is_empty()
+    }
 }
 
 impl ConnState {
@@ -81,6 +119,52 @@ impl ConnState {
     /// session ended, the server stopping.
     pub fn cut_requested(self: &Arc<Self>) -> CutRequested {
         CutRequested(Arc::clone(self))
+    }
+
+    /// Lets senders write straight to `socket` from now on (see the module's notes).
+    pub fn share_socket(&self, socket: Arc<TcpStream>) {
+        let mut queue = self.queue();
+        if queue.receiving {
+            queue.socket = Some(socket);
+        }
+    }
+
+    /// The connection task's own writes (its batches, and tungstenite's control frames), taking
+    /// turns with the senders: a control frame waits while frames are queued, since the first of
+    /// them may be partly written already; the connection task writes them, then the control
+    /// frame. Written under the lock, without waiting, so a sender never writes in between.
+    pub fn poll_task_write(
+        &self,
+        cx: &mut Context<'_>,
+        tcp: &TcpStream,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            {
+                let mut queue = self.queue();
+                if queue.writer == Writer::Free {
+                    if queue.socket.is_some() && !queue.frames.is_empty() {
+                        // The connection task has been woken for them: it writes them next, and
+                        // flushes this after them.
+                        return Poll::Pending;
+                    }
+                    queue.writer = Writer::Control;
+                }
+                match tcp.try_write_vectored(bufs) {
+                    Ok(written) => {
+                        // tungstenite hands over everything it holds each time: all written means
+                        // no control frame is left half-way.
+                        if queue.writer == Writer::Control && written == bufs.iter().map(|b| b.len()).sum::<usize>() {
+                            queue.writer = Writer::Free;
+                        }
+                        return Poll::Ready(Ok(written));
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => return Poll::Ready(Err(error)),
+                }
+            }
+            std::task::ready!(tcp.poll_write_ready(cx))?;
+        }
     }
 }
 
@@ -127,11 +211,17 @@ impl Outbox {
             member,
             close_code: AtomicU16::new(0),
             waker: AtomicWaker::new(),
-            queue: Mutex::new(Queue { frames: VecDeque::new(), receiving: true }),
+            queue: Mutex::new(Queue {
+                frames: VecDeque::new(),
+                first_written: 0,
+                receiving: true,
+                writer: Writer::Free,
+                socket: None,
+            }),
             capacity: capacity.max(1),
             senders: AtomicUsize::new(1),
         });
-        (Outbox { conn: Arc::clone(&conn) }, OutboxReceiver { conn })
+        (Outbox { conn: Arc::clone(&conn) }, OutboxReceiver { conn, first_written: 0 })
     }
 
     /// Queues a frame without waiting. A full queue cuts the connection; returns whether the
@@ -140,17 +230,45 @@ impl Outbox {
         self.send_all(std::iter::once(frame)) == 1
     }
 
-    /// Queues frames in order, under one lock and with one wake-up, so that the connection
-    /// writes them together. A full queue cuts the connection; returns how many were queued.
+    /// Sends frames in order, under one lock: straight to the socket when it takes them at once
+    /// (see the module's notes), otherwise queued with one wake-up, so that the connection writes
+    /// them together. A full queue cuts the connection; returns how many were sent or queued.
     pub fn send_all<'a>(&self, frames: impl IntoIterator<Item = &'a Frame>) -> usize {
+        let mut frames = frames.into_iter().peekable();
         let mut queued = 0;
+        let mut sent = 0;
         let mut full = false;
         {
             let mut queue = self.conn.queue();
             if !queue.receiving {
                 return 0;
             }
-            for frame in frames {
+            let mut direct = [&NO_FRAME; DIRECT_MAX];
+            let mut taken = 0;
+            if queue.writes_directly() {
+                for frame in frames.by_ref().take(DIRECT_MAX) {
+                    direct[taken] = frame;
+                    taken += 1;
+                }
+            }
+            // Only when every frame fits in one direct write; a longer burst is queued whole.
+            if let Some(tcp) = queue.socket.as_deref()
+                && taken > 0
+                && frames.peek().is_none()
+            {
+                let mut left = crate::ws::socket::try_write_now(tcp, &direct[..taken]);
+                for frame in &direct[..taken] {
+                    let length = crate::ws::socket::wire_len(frame);
+                    if left < length {
+                        break;
+                    }
+                    left -= length;
+                    sent += 1;
+                }
+                // The queue was empty: what is queued now starts with the frame written in part.
+                queue.first_written = left;
+            }
+            for frame in direct[sent..taken].iter().copied().chain(frames) {
                 if queue.frames.len() >= self.conn.capacity {
                     full = true;
                     break;
@@ -168,7 +286,7 @@ impl Outbox {
             }
             self.conn.cut(close::TOO_SLOW);
         }
-        queued
+        sent + queued
     }
 
     pub fn id(&self) -> u64 {
@@ -180,11 +298,49 @@ impl Outbox {
 #[derive(Debug)]
 pub struct OutboxReceiver {
     conn: Arc<ConnState>,
+    /// Bytes of the first frame last taken that a sender already wrote.
+    first_written: usize,
 }
 
 impl OutboxReceiver {
     pub fn is_empty(&self) -> bool {
         self.conn.queue().frames.is_empty()
+    }
+
+    /// How much of the first frame last taken (`recv_many`, `take_all`) is already on the wire:
+    /// the connection writes the rest of it before anything else.
+    pub fn first_written(&self) -> usize {
+        self.first_written
+    }
+
+    /// The frames taken last are written: senders may write directly again.
+    pub fn written(&self) {
+        let mut queue = self.conn.queue();
+        if queue.writer == Writer::Batch {
+            queue.writer = Writer::Free;
+        }
+    }
+
+    /// Takes every queued frame, to be written now by the connection task.
+    pub fn take_all(&mut self, buffer: &mut Vec<Frame>) -> usize {
+        let mut queue = self.conn.queue();
+        self.first_written = std::mem::take(&mut queue.first_written);
+        if !queue.frames.is_empty() {
+            queue.writer = Writer::Batch;
+        }
+        let taken = queue.frames.len();
+        buffer.extend(queue.frames.drain(..));
+        taken
+    }
+
+    /// No more frames: senders stop writing to the socket and queueing, so that the connection
+    /// task can close it (a close frame must be the last thing written).
+    pub fn close(&mut self) {
+        let mut queue = self.conn.queue();
+        queue.receiving = false;
+        queue.socket = None;
+        queue.frames = VecDeque::new();
+        queue.first_written = 0;
     }
 
     pub fn try_recv(&mut self) -> Option<Frame> {
@@ -203,6 +359,8 @@ impl OutboxReceiver {
         let mut queue = self.conn.queue();
         if !queue.frames.is_empty() {
             let taken = queue.frames.len().min(limit.max(1));
+            self.first_written = std::mem::take(&mut queue.first_written);
+            queue.writer = Writer::Batch;
             buffer.extend(queue.frames.drain(..taken));
             if queue.frames.is_empty() && queue.frames.capacity() > QUEUE_KEEP {
                 queue.frames = VecDeque::new();
@@ -219,9 +377,7 @@ impl OutboxReceiver {
 
 impl Drop for OutboxReceiver {
     fn drop(&mut self) {
-        let mut queue = self.conn.queue();
-        queue.receiving = false;
-        queue.frames = VecDeque::new();
+        self.close();
     }
 }
 

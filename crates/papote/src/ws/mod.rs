@@ -57,6 +57,8 @@ pub async fn serve(mut socket: Box<Socket>, hub: Arc<Hub>, session: Arc<Session>
     let mut connection =
         Connection { hub: Arc::clone(&hub), session: Arc::clone(&session), outbox, lang, bad_frames: 0 };
     let closing = connection.run(&mut socket, &mut rx, welcome).await;
+    // Nobody else writes from here on: the close frame is the last thing on the wire.
+    rx.close();
     if let Some((code, reason)) = closing {
         // Boxed, like every path taken once: the task's future is as big as its biggest state, and
         // every idle connection carries it.
@@ -117,7 +119,7 @@ pub async fn serve_relay(
         tokio::select! {
             down = rx.recv() => match down {
                 Some(RelayDown::Frame(frame)) => {
-                    if write_frames(&mut socket, &[frame]).await.is_err() {
+                    if write_frames(&mut socket, &[frame], 0).await.is_err() {
                         break None;
                     }
                 }
@@ -166,10 +168,12 @@ impl Connection {
         rx: &mut OutboxReceiver,
         welcome: Frame,
     ) -> Option<(u16, &'static str)> {
-        if write_frames(socket, &[welcome]).await.is_err() {
+        if write_frames(socket, &[welcome], 0).await.is_err() {
             return None;
         }
         let conn = Arc::clone(&self.outbox.conn);
+        // From now on senders may write straight to the socket (`hub::outbox`): `welcome` is out.
+        socket.get_mut().share_with(&conn);
         // One future for every reason to close, built once (not on every frame).
         let cut = conn.cut_requested();
         tokio::pin!(cut);
@@ -189,7 +193,7 @@ impl Connection {
                         return None;
                     }
                     let written = {
-                        let write = write_frames(socket, &batch);
+                        let write = write_frames(socket, &batch, rx.first_written());
                         tokio::pin!(write);
                         // Almost always the socket takes the batch at once; only a client that
                         // stops reading blocks it, and is given up on after a while, or as soon
@@ -211,6 +215,7 @@ impl Connection {
                     if written.is_err() {
                         return None;
                     }
+                    rx.written();
                     batch.clear();
                     // A burst can grow the batch to WRITE_BATCH frames; an idle connection keeps
                     // only a small one.
@@ -252,10 +257,8 @@ impl Connection {
         }
         let deliver = async {
             let mut last = Vec::new();
-            while let Some(frame) = rx.try_recv() {
-                last.push(frame);
-            }
-            write_frames(socket, &last).await
+            rx.take_all(&mut last);
+            write_frames(socket, &last, rx.first_written()).await
         };
         if !matches!(tokio::time::timeout(Duration::from_secs(2), deliver).await, Ok(Ok(()))) {
             // The last frames did not all go out (maybe one half-written): no close frame after.
