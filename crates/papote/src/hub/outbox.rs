@@ -234,6 +234,14 @@ impl Outbox {
     /// (see the module's notes), otherwise queued with one wake-up, so that the connection writes
     /// them together. A full queue cuts the connection; returns how many were sent or queued.
     pub fn send_all<'a>(&self, frames: impl IntoIterator<Item = &'a Frame>) -> usize {
+        self.send_all_with(frames, true)
+    }
+
+    /// `send_all`, but with `direct_allowed` false the frames are only queued, never written
+    /// here: for a sender with so many deliveries that its own writes would hold it up (see
+    /// `hub::room`); the connection tasks then write them, several frames at once when they pile
+    /// up, on whichever core is free.
+    pub fn send_all_with<'a>(&self, frames: impl IntoIterator<Item = &'a Frame>, direct_allowed: bool) -> usize {
         let mut frames = frames.into_iter().peekable();
         let mut queued = 0;
         let mut sent = 0;
@@ -245,7 +253,7 @@ impl Outbox {
             }
             let mut direct = [&NO_FRAME; DIRECT_MAX];
             let mut taken = 0;
-            if queue.writes_directly() {
+            if direct_allowed && queue.writes_directly() {
                 for frame in frames.by_ref().take(DIRECT_MAX) {
                     direct[taken] = frame;
                     taken += 1;

@@ -49,6 +49,12 @@ pub const MEMBER_LIST_PAGE: usize = 500;
 const MEMBER_BATCH: Duration = Duration::from_millis(200);
 /// Rooms smaller than this deliver every event at once.
 pub const PACED_ROOM_MIN: usize = 200;
+/// A room that delivered more than this many frames a second over the last second leaves the
+/// writing to its members' connection tasks instead of writing to idle sockets itself
+/// (`hub::outbox`): at 3 to 4 µs a write that is about half a core for one task, so the room would
+/// fall behind; the connection tasks spread the writes over the cores and, when frames pile up,
+/// write several at once, which a room writing each frame as it comes never does.
+const DIRECT_ROOM_MAX_RATE: f64 = 150_000.0;
 /// The gap between two fan-outs of a paced room, per member: about twice a delivery's cost, so
 /// one busy room takes at most about half a core.
 const PACING_PER_MEMBER: Duration = Duration::from_micros(10);
@@ -189,6 +195,12 @@ struct Room {
     /// Where the slots are counted from.
     slots_origin: Instant,
     saturation: Arc<Saturation>,
+    /// Deliveries since `rate_since`, to decide `writes_directly` once a second.
+    delivered: u64,
+    rate_since: Instant,
+    /// Whether fan-outs write straight to idle sockets (`hub::outbox`), or leave the writing to
+    /// the connection tasks: see `DIRECT_ROOM_MAX_RATE`.
+    writes_directly: bool,
 }
 
 #[derive(Serialize)]
@@ -235,6 +247,9 @@ pub fn spawn(
         next_delivery: Instant::now(),
         slots_origin: Instant::now(),
         saturation,
+        delivered: 0,
+        rate_since: Instant::now(),
+        writes_directly: true,
     };
     tokio::spawn(room.run(rx, shutdown));
     (tx, count)
@@ -650,15 +665,22 @@ impl Room {
             for outbox in &member.outboxes {
                 deliveries += if session.ignores_anyone() {
                     let shown = self.held.iter().filter(|(_, author)| !author.is_some_and(|a| session.ignores(a)));
-                    outbox.send_all(shown.map(|(frame, _)| frame))
+                    outbox.send_all_with(shown.map(|(frame, _)| frame), self.writes_directly)
                 } else {
-                    outbox.send_all(self.held.iter().map(|(frame, _)| frame))
+                    outbox.send_all_with(self.held.iter().map(|(frame, _)| frame), self.writes_directly)
                 } as u64;
             }
         }
         crate::telemetry::hot().deliveries.increment(deliveries);
         self.held.clear();
         let now = Instant::now();
+        self.delivered += deliveries;
+        let window = now.duration_since(self.rate_since);
+        if window >= Duration::from_secs(1) {
+            self.writes_directly = (self.delivered as f64 / window.as_secs_f64()) < DIRECT_ROOM_MAX_RATE;
+            self.delivered = 0;
+            self.rate_since = now;
+        }
         let slot = self.pacing().as_nanos();
         self.next_delivery = match now.duration_since(self.slots_origin).as_nanos().checked_rem(slot) {
             Some(into_slot) => now + Duration::from_nanos((slot - into_slot) as u64),
