@@ -195,12 +195,35 @@ struct Room {
     /// Where the slots are counted from.
     slots_origin: Instant,
     saturation: Arc<Saturation>,
-    /// Deliveries since `rate_since`, to decide `writes_directly` once a second.
-    delivered: u64,
-    rate_since: Instant,
     /// Whether fan-outs write straight to idle sockets (`hub::outbox`), or leave the writing to
     /// the connection tasks: see `DIRECT_ROOM_MAX_RATE`.
-    writes_directly: bool,
+    direct: DirectWrites,
+}
+
+/// A room's delivery rate over the last second, and what it decides: whether its fan-outs write
+/// straight to idle sockets.
+#[derive(Debug)]
+struct DirectWrites {
+    delivered: u64,
+    since: Instant,
+    allowed: bool,
+}
+
+impl DirectWrites {
+    fn new(now: Instant) -> DirectWrites {
+        DirectWrites { delivered: 0, since: now, allowed: true }
+    }
+
+    /// Counts a fan-out's deliveries; once a second, decides for the next second.
+    fn record(&mut self, deliveries: u64, now: Instant) {
+        self.delivered += deliveries;
+        let window = now.duration_since(self.since);
+        if window >= Duration::from_secs(1) {
+            self.allowed = (self.delivered as f64 / window.as_secs_f64()) < DIRECT_ROOM_MAX_RATE;
+            self.delivered = 0;
+            self.since = now;
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -247,9 +270,7 @@ pub fn spawn(
         next_delivery: Instant::now(),
         slots_origin: Instant::now(),
         saturation,
-        delivered: 0,
-        rate_since: Instant::now(),
-        writes_directly: true,
+        direct: DirectWrites::new(Instant::now()),
     };
     tokio::spawn(room.run(rx, shutdown));
     (tx, count)
@@ -665,22 +686,16 @@ impl Room {
             for outbox in &member.outboxes {
                 deliveries += if session.ignores_anyone() {
                     let shown = self.held.iter().filter(|(_, author)| !author.is_some_and(|a| session.ignores(a)));
-                    outbox.send_all_with(shown.map(|(frame, _)| frame), self.writes_directly)
+                    outbox.send_all_with(shown.map(|(frame, _)| frame), self.direct.allowed)
                 } else {
-                    outbox.send_all_with(self.held.iter().map(|(frame, _)| frame), self.writes_directly)
+                    outbox.send_all_with(self.held.iter().map(|(frame, _)| frame), self.direct.allowed)
                 } as u64;
             }
         }
         crate::telemetry::hot().deliveries.increment(deliveries);
         self.held.clear();
         let now = Instant::now();
-        self.delivered += deliveries;
-        let window = now.duration_since(self.rate_since);
-        if window >= Duration::from_secs(1) {
-            self.writes_directly = (self.delivered as f64 / window.as_secs_f64()) < DIRECT_ROOM_MAX_RATE;
-            self.delivered = 0;
-            self.rate_since = now;
-        }
+        self.direct.record(deliveries, now);
         let slot = self.pacing().as_nanos();
         self.next_delivery = match now.duration_since(self.slots_origin).as_nanos().checked_rem(slot) {
             Some(into_slot) => now + Duration::from_nanos((slot - into_slot) as u64),
@@ -773,6 +788,29 @@ mod tests {
             }
         }
         (lines, others)
+    }
+
+    #[test]
+    fn a_room_over_the_rate_leaves_its_writes_to_the_connections_then_takes_them_back() {
+        let start = Instant::now();
+        let mut direct = DirectWrites::new(start);
+        assert!(direct.allowed);
+        // B's shape: 100,000 deliveries a second, in fan-outs of 2,000 every 20 ms.
+        for i in 1..=50 {
+            direct.record(2_000, start + Duration::from_millis(20 * i));
+        }
+        assert!(direct.allowed, "100,000 a second is under the rate");
+        // E's shape: twice that. Decided at the end of the second, not before.
+        let second = start + Duration::from_secs(1);
+        for i in 1..=99 {
+            direct.record(2_000, second + Duration::from_millis(10 * i));
+            assert!(direct.allowed);
+        }
+        direct.record(2_000, second + Duration::from_secs(1));
+        assert!(!direct.allowed, "200,000 a second hands the writes over");
+        // A quiet second after a long pause: the rate is over the whole time since.
+        direct.record(2_000, second + Duration::from_secs(5));
+        assert!(direct.allowed);
     }
 
     #[tokio::test(start_paused = true)]
