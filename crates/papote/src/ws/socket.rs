@@ -264,9 +264,16 @@ pub async fn write_frames(
     Ok(())
 }
 
-/// How many bytes `frame` takes on the wire, its header included.
+/// How many bytes `frame` takes on the wire, its header included: an unmasked header is 2 bytes,
+/// plus 2 or 8 for the longer length forms (RFC 6455 section 5.2). Counted, not formatted: this
+/// runs for every frame a sender writes directly.
 pub fn wire_len(frame: &Frame) -> usize {
-    header(frame.len(), &mut [0; HEADER_MAX]) + frame.len()
+    let extended = match frame.len() {
+        0..=125 => 0,
+        126..=65_535 => 2,
+        _ => 8,
+    };
+    2 + extended + frame.len()
 }
 
 /// Writes whole frames (at most `WRITE_BATCH`) in one vectored write if the socket takes them
@@ -535,6 +542,14 @@ mod tests {
         let mut body = vec![0u8; usize::from(head[1])];
         client.read_exact(&mut body).await.expect("a payload");
         String::from_utf8(body).expect("UTF-8")
+    }
+
+    #[test]
+    fn wire_length_is_what_the_header_takes_plus_the_payload() {
+        for size in [0, 1, 125, 126, 127, 65_535, 65_536, 70_000] {
+            let frame = Frame::from("x".repeat(size));
+            assert_eq!(wire_len(&frame), header(size, &mut [0; HEADER_MAX]) + size, "{size}");
+        }
     }
 
     /// Why a request with these headers (the proper handshake's, less or more) is refused.
