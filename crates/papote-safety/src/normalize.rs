@@ -171,6 +171,8 @@ fn emoji_word(c: char) -> Option<&'static str> {
         '🍺' | '🍻' | '🍷' | '🥂' | '🍸' | '🍹' => "verre",
         '☕' => "cafe",
         '🛏' => "lit",
+        // A pet introduced with its age ("Gaston, 11 ans 🐶") is not a child.
+        '🐶' | '🐕' | '🐱' | '🐈' | '🐾' | '🐩' | '🐹' | '🐰' => "petemoji",
         _ => return None,
     })
 }
