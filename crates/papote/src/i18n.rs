@@ -108,22 +108,16 @@ pub fn text(lang: Lang, code: &str) -> &'static str {
         ),
         "too_long" => ("Message trop long (500 caractères au plus).", "Message too long (500 characters at most)."),
         "empty" => ("Message vide.", "Empty message."),
-        "held" => (
-            "Ce message n'a pas été envoyé : il enfreint la charte de Papote.",
-            "This message was not sent: it breaks Papote's charter.",
-        ),
+        "held" => ("Contraire à la charte de Papote.", "Against Papote's charter."),
         "held_sexual" => (
-            "Ce message n'a pas été envoyé : les propos sexuels ne sont pas admis dans les salons publics.",
-            "This message was not sent: sexual talk is not allowed in public rooms.",
+            "Les propos sexuels ne sont pas admis dans les salons publics.",
+            "Sexual talk is not allowed in public rooms.",
         ),
         "held_hate" => (
-            "Ce message n'a pas été envoyé : les propos haineux ou insultants envers un groupe sont interdits.",
-            "This message was not sent: hateful or insulting talk about a group is forbidden.",
+            "Les propos haineux ou insultants envers un groupe sont interdits.",
+            "Hateful or insulting talk about a group is forbidden.",
         ),
-        "flagged" => (
-            "Ce message n'a pas été envoyé : il a été transmis à l'équipe de modération.",
-            "This message was not sent: it was passed to the moderation team.",
-        ),
+        "flagged" => ("Transmis à l'équipe de modération.", "Passed to the moderation team."),
         "flagged_minor" => (
             "Papote est réservé aux adultes (18 ans et plus). Ton message n'a pas été envoyé et tes messages privés sont suspendus. Si tu as moins de 18 ans et que quelqu'un te met mal à l'aise, parle-en : 3018 (gratuit, anonyme).",
             "Papote is for adults (18 and over). Your message was not sent and your private messages are suspended. If you are under 18 and someone makes you uncomfortable, talk about it: 3018 (free, anonymous).",
