@@ -6,16 +6,19 @@
 //! - `text`: NFKC, lower case, accents stripped, homoglyphs (Cyrillic, Greek, fullwidth,
 //!   mathematical letters, regional indicators) folded, invisible characters dropped, emoji used
 //!   as words replaced by words, runs of 3+ identical letters collapsed to one, whitespace
-//!   collapsed. Digits stay digits.
+//!   collapsed, then phonetic spellings read as the standard word (`tabite` → `t'habites`,
+//!   `foto` → `photo`, `se soir` → `ce soir`: `data/safety/respell.txt`). Digits stay digits.
 //! - `numbers`: `letters` with numbers written as words ("zéro six", "quatre-vingt-dix-huit",
 //!   "twenty six") turned into digits, and `O`/`l`/`I` typed inside digit groups read as digits.
 //!   Used for phone numbers and ages.
 //! - `letters`: `text` with single letters joined (`s n a p`, `s.n.a.p`) and leetspeak read as
-//!   letters (`sn4p`, `wh@ts@pp`), while numbers with a unit (`15ans`, `22h`) keep their digits.
+//!   letters (`sn4p`, `wh@ts@pp`), while numbers with a unit (`15ans`, `22h`) keep their digits;
+//!   phonetic spellings that leetspeak spelled are read again (`f0t0` → `photo`).
 //! - `dedup`: `letters` with every doubled letter collapsed (`snaap`, `whatsap`).
 
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -96,6 +99,7 @@ pub struct Folded {
     letters_l: View,
     has_letters_l: bool,
     spare: View,
+    respelled: View,
 }
 
 impl Folded {
@@ -616,13 +620,18 @@ pub fn letters_view(text: &View, one: u8) -> (View, bool) {
 /// [`letters_view`], given the original text (a gap between spelled-out words is then two
 /// characters or more, not two bytes: a lone no-break space is not a gap).
 pub fn letters_view_of(text: &View, original: Option<&str>, one: u8) -> (View, bool) {
+    let mut respelled = View::default();
+    let text = if respell_into(text, original, &mut respelled) { &respelled } else { text };
     let first = letters_pass(text, original, Leet { one, mode: false });
-    if !first.2 {
-        return (first.0, first.1);
-    }
-    // Written in leetspeak: read again, digits-only words included.
-    let second = letters_pass(text, original, Leet { one, mode: true });
-    (second.0, first.1 || second.1)
+    let (letters, used_one) = if first.2 {
+        // Written in leetspeak: read again, digits-only words included.
+        let second = letters_pass(text, original, Leet { one, mode: true });
+        (second.0, first.1 || second.1)
+    } else {
+        (first.0, first.1)
+    };
+    let mut again = View::default();
+    if respell_into(&letters, original, &mut again) { (again, used_one) } else { (letters, used_one) }
 }
 
 /// The `letters` view without the leetspeak second pass (for numbers and ages).
@@ -1188,9 +1197,14 @@ pub fn fold(original: &str) -> Folded {
 /// Fold a text into all its views, reusing the buffers of `f`.
 pub fn fold_into(original: &str, f: &mut Folded) {
     text_view_into(original, &mut f.text);
+    // Phonetic spellings are read on `text` already, so that most texts keep a single view.
+    if respell_into(&f.text, Some(original), &mut f.respelled) {
+        std::mem::swap(&mut f.text, &mut f.respelled);
+    }
     let mut used_one = false;
-    f.has_numbers = false;
     f.letters_is_text = letters_is_identity(&f.text.bytes);
+    // Numbers and ages read the first (non-leet) pass, kept in `spare`, when there are two.
+    let mut numbers_from_spare = false;
     if f.letters_is_text {
         f.letters.copy_of(&f.text);
         #[cfg(debug_assertions)]
@@ -1200,7 +1214,6 @@ pub fn fold_into(original: &str, f: &mut Folded) {
             debug_assert_eq!(full.bytes, f.text.bytes, "letters shortcut on {original:?}");
             debug_assert_eq!(full.spans, f.text.spans, "letters shortcut spans on {original:?}");
         }
-        f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
     } else {
         let (one, converted) =
             letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: false }, &mut f.spare);
@@ -1209,14 +1222,22 @@ pub fn fold_into(original: &str, f: &mut Folded) {
             // Written in leetspeak: read again; numbers and ages keep the first reading.
             let (one2, _) = letters_pass_into(&f.text, Some(original), Leet { one: b'i', mode: true }, &mut f.letters);
             used_one |= one2;
-            if !numbers_view_into(&f.spare, &mut f.numbers) {
-                f.numbers.copy_of(&f.spare);
-            }
-            f.has_numbers = true;
+            numbers_from_spare = true;
         } else {
             std::mem::swap(&mut f.letters, &mut f.spare);
-            f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
         }
+    }
+    // Letters joined or read from leetspeak may spell a phonetic form too (`f0t0`).
+    if !f.letters_is_text && respell_into(&f.letters, Some(original), &mut f.respelled) {
+        std::mem::swap(&mut f.letters, &mut f.respelled);
+    }
+    if numbers_from_spare {
+        if !numbers_view_into(&f.spare, &mut f.numbers) {
+            f.numbers.copy_of(&f.spare);
+        }
+        f.has_numbers = true;
+    } else {
+        f.has_numbers = numbers_view_into(&f.letters, &mut f.numbers);
     }
     f.has_letters_l = used_one;
     if used_one {
@@ -1229,9 +1250,112 @@ pub fn fold_into(original: &str, f: &mut Folded) {
     f.dedup_is_letters = !dedup_view_into(&f.letters, &mut f.dedup);
 }
 
+/// The phonetic spellings of `data/safety/respell.txt`: what is written, and how it is read.
+struct Respellings {
+    written: AhoCorasick,
+    read: Vec<&'static str>,
+    /// For an entry written with an accent (`cé`), that form: the view has lost the accent, so
+    /// the original text must show it (`ce` is a word, `cé` is "c'est").
+    accented: Vec<Option<&'static str>>,
+}
+
+const RESPELL_TABLE: &str = include_str!("../../../data/safety/respell.txt");
+
+/// The entries of the respelling table: `(written, read)`, comments and blank lines skipped.
+fn respell_entries() -> impl Iterator<Item = (&'static str, &'static str)> {
+    RESPELL_TABLE.lines().filter_map(|line| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let (written, read) = line.split_once(" = ")?;
+        Some((written.trim(), read.trim()))
+    })
+}
+
+static RESPELLINGS: LazyLock<Option<Respellings>> = LazyLock::new(|| {
+    let (mut patterns, mut read, mut accented) = (Vec::new(), Vec::new(), Vec::new());
+    for (written, reading) in respell_entries() {
+        patterns.push(if written.is_ascii() { written.to_owned() } else { text_view(written).as_str().to_owned() });
+        read.push(reading);
+        accented.push((!written.is_ascii()).then_some(written));
+    }
+    // Built from a table compiled into the binary (and checked by a test): cannot fail at run time.
+    let written = AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(&patterns).ok()?;
+    Some(Respellings { written, read, accented })
+});
+
+/// Writes `view` with its phonetic spellings read as the standard words into `out`; returns
+/// whether anything was respelled (`out` is left untouched otherwise). A respelled word's bytes
+/// all map to the original span of the written word. Entries written with an accent need
+/// `original`.
+fn respell_into(view: &View, original: Option<&str>, out: &mut View) -> bool {
+    let Some(table) = RESPELLINGS.as_ref() else { return false };
+    let bytes = view.bytes.as_slice();
+    let in_word = |i: usize| bytes[i].is_ascii_alphanumeric() || bytes[i] == b'\'';
+    // One pass over every occurrence; keep those that are whole words, spelled as written.
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    for m in table.written.find_overlapping_iter(bytes) {
+        let (start, end, entry) = (m.start(), m.end(), m.pattern().as_usize());
+        if (start > 0 && in_word(start - 1)) || bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            continue;
+        }
+        if let Some(accented) = table.accented[entry] {
+            let typed = original.zip(view.original_span(start, end)).and_then(|(o, (s, e))| o.get(s..e));
+            if !typed.is_some_and(|t| t.nfc().flat_map(char::to_lowercase).eq(accented.chars())) {
+                continue;
+            }
+        }
+        found.push((start, end, entry));
+    }
+    if found.is_empty() {
+        return false;
+    }
+    // Leftmost first, the longest at each place, none overlapping.
+    found.sort_unstable_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end)));
+    out.clear();
+    let mut copied = 0;
+    for (start, end, entry) in found {
+        if start < copied {
+            continue;
+        }
+        out.copy_from(view, copied, start);
+        if let Some((s, e)) = view.original_span(start, end) {
+            for &b in table.read[entry].as_bytes() {
+                out.push(b, (s as u32, e as u32));
+            }
+        }
+        copied = end;
+    }
+    out.copy_from(view, copied, bytes.len());
+    true
+}
+
 /// The folded form of a text in one string (the `letters` view): the normaliser's public face.
 pub fn normalize(original: &str) -> String {
     let text = text_view(original);
     let (letters, _) = letters_view_of(&text, Some(original), b'i');
     String::from_utf8(letters.bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_respelling_table_is_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for line in RESPELL_TABLE.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (written, read) = line.split_once(" = ").unwrap_or_else(|| panic!("no ' = ' in {line:?}"));
+            assert!(!written.is_empty() && !read.is_empty(), "{line:?}");
+            assert!(read.is_ascii() && read == read.to_lowercase(), "the reading must be folded: {line:?}");
+            assert_eq!(written, written.to_lowercase(), "{line:?}");
+            assert!(seen.insert(written), "{written:?} twice");
+            // A reading is final: reading it again changes nothing.
+            let again = normalize(read);
+            assert_eq!(again, read, "{line:?} is read again as {again:?}");
+        }
+        assert!(RESPELLINGS.is_some());
+        assert!(seen.len() > 200);
+    }
 }

@@ -45,10 +45,38 @@ fn normaliser_letters_view() {
         ("appelle", "appelle"), // legit doubles stay in `letters`
         ("06 12 34 56 78", "06 12 34 56 78"),
         ("fa1s gaff3 a 701", "fais gaffe a toi"), // leetspeak second pass
+        // Phonetic spellings read as the standard words (data/safety/respell.txt).
+        ("tabite ou", "t'habites ou"),
+        ("on ce voi se soir", "on se voit ce soir"),
+        ("envoi moi ta foto", "envoie moi ta photo"),
+        ("jsui ché toi", "je suis chez toi"),
+        ("cé bon", "c'est bon"),                    // "cé" is "c'est" only with its accent:
+        ("ce bon vin", "ce bon vin"),               // "ce" is a word
+        ("salut kebab sapin", "salut kebab sapin"), // whole words only
+        ("l'envi", "l'envi"),                       // not right after an apostrophe
+        ("fotographe", "fotographe"),
     ];
     for (input, want) in cases {
         assert_eq!(normalize(input), want, "{input:?}");
     }
+}
+
+#[test]
+fn respelled_words_point_to_what_was_typed() {
+    let typed = "tabite où ? envoi ta foto";
+    let f = fold(typed);
+    assert_eq!(f.letters.as_str(), "t'habites ou ? envoie ta photo");
+    // Every byte of a respelled word maps to the whole written word.
+    let start = f.letters.as_str().find("photo").expect("respelled");
+    let foto = typed.find("foto").expect("typed");
+    assert_eq!(f.letters.original_span(start, start + 5), Some((foto, foto + 4)));
+    assert_eq!(f.letters.original_span(start + 1, start + 2), Some((foto, foto + 4)));
+    assert_eq!(f.letters.original_span(0, 9), Some((0, 6)));
+    assert_eq!(f.text.as_str(), f.letters.as_str(), "read on `text` already");
+    assert!(f.letters_is_text);
+    assert_eq!(fold("envoi ta f0t0").letters.as_str(), "envoie ta photo", "and after leetspeak");
+    let v = engine().check("on ce voi se soir ché moi ?", Context::Dm);
+    assert!(v.has(Category::Meeting), "{v:?}");
 }
 
 #[test]
