@@ -171,6 +171,32 @@ async fn a_first_private_message_is_a_request_until_accepted() {
 }
 
 #[tokio::test]
+async fn a_private_message_reaches_the_authors_other_tabs_but_not_the_sending_one() {
+    let server = TestServer::start().await;
+    let mut alice = server.member("Alice").await;
+    let mut bob = server.member("Bob").await;
+    let mut alice_tab = alice.browser.connect().await;
+    alice_tab.expect("welcome").await;
+
+    let ack = alice.ws.dm(&bob.id, "salut Bob", "d1").await;
+    assert_eq!(ack["t"], "ack");
+    let copy = alice_tab.expect("dm").await;
+    assert_eq!((copy["to"].as_str(), copy["text"].as_str()), (Some(bob.id.as_str()), Some("salut Bob")));
+    assert_eq!(copy["seq"], ack["seq"], "the same message, numbered the same");
+    bob.ws.expect("dm_request").await;
+    // The sending tab learns of its message from the `ack` alone.
+    alice.ws.expect_none("dm", Duration::from_millis(300)).await;
+
+    // Once the other tab is closed, a message is still sent and acknowledged.
+    alice_tab.close().await;
+    bob.ws.send(json!({"t": "dm_accept", "with": alice.id})).await;
+    alice.ws.expect_where("dm_state", |v| v["state"] == "open").await;
+    assert_eq!(alice.ws.dm(&bob.id, "tu es là ?", "d2").await["t"], "ack");
+    assert_eq!(bob.ws.expect("dm").await["text"], "tu es là ?");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_declined_request_closes_the_door_and_a_block_hides_and_silences() {
     let server = TestServer::start().await;
     let mut alice = server.member("Alice").await;

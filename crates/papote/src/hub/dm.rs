@@ -160,7 +160,7 @@ impl Hub {
         if shadow {
             // Looks sent to its author; nobody else sees it, no conversation opens.
             let own = ServerMsg::Dm { from: session.id, to, seq: 0, id, text: checked.text, at, card: None };
-            session.send_except(&frame(own.to_json()), origin);
+            session.send_except(origin, || frame(own.to_json()));
             return Ok(DmOutcome::Sent { id, seq: None });
         }
         let peer_member = peer.member_for(session.position);
@@ -176,7 +176,9 @@ impl Hub {
                 // Answering their request (or writing after declining it) opens the conversation.
                 Some(_) => ConversationState::Open,
             };
-            view.peer = peer_member.clone();
+            if view.peer != peer_member {
+                view.peer = peer_member.clone();
+            }
             let seq = view.push(id, session.id, &checked.text, at);
             let meeting_card = meeting && view.meeting_card_due(at);
             (seq, previous, meeting_card)
@@ -192,8 +194,9 @@ impl Hub {
         }
         // The sending connection learns the seq from its `ack`; the sender's other tabs get the
         // message itself.
-        let own = ServerMsg::Dm { from: session.id, to, seq, id, text: checked.text.clone(), at, card };
-        session.send_except(&frame(own.to_json()), origin);
+        session.send_except(origin, || {
+            frame(ServerMsg::Dm { from: session.id, to, seq, id, text: checked.text.clone(), at, card }.to_json())
+        });
         if meeting_card {
             session.send(&frame(ServerMsg::Card { kind: CardKind::Meeting, with: Some(to) }.to_json()));
         }
@@ -213,7 +216,7 @@ impl Hub {
                     return;
                 }
                 let peer_member = shared_member_for(&from, session.position);
-                let (seq, previous, meeting_card) = {
+                let (seq, previous, now_state, meeting_card) = {
                     let mut views = lock(&self.views);
                     let mine = views.entry(me).or_default();
                     let view = mine
@@ -233,13 +236,14 @@ impl Hub {
                         // I declined them: their later messages are not shown.
                         return;
                     }
-                    view.peer = peer_member.clone();
+                    if view.peer != peer_member {
+                        view.peer = peer_member.clone();
+                    }
                     let seq = view.push(id, peer, &text, at);
                     let meeting_card = meeting && view.meeting_card_due(at);
-                    (seq, previous, meeting_card)
+                    (seq, previous, view.state, meeting_card)
                 };
-                let now_state = self.view_state(me, peer);
-                if now_state == Some(ConversationState::PendingIn) {
+                if now_state == ConversationState::PendingIn {
                     let request =
                         ServerMsg::DmRequest { from: peer_member, message: RequestMessage { seq, id, text, at } };
                     session.send(&frame(request.to_json()));

@@ -303,11 +303,17 @@ impl Session {
     }
 
     /// Sends a frame to every connection of this session but one.
-    pub fn send_except(&self, frame: &Frame, except: u64) {
-        for outbox in lock(&self.connections).iter() {
-            if outbox.id() != except {
-                outbox.send(frame);
-            }
+    /// Sends to every connection but `except` the frame `make` builds, built only if there is
+    /// one (a member's other tabs; most members have a single one).
+    pub fn send_except(&self, except: u64, make: impl FnOnce() -> Frame) {
+        let connections = lock(&self.connections);
+        let mut others = connections.iter().filter(|outbox| outbox.id() != except).peekable();
+        if others.peek().is_none() {
+            return;
+        }
+        let frame = make();
+        for outbox in others {
+            outbox.send(&frame);
         }
     }
 
