@@ -88,6 +88,9 @@ test('two people meet in a room and talk privately', { timeout: 180_000 }, async
       await sees(julieRoom, 'Marius', 'Salut tout le monde, qui cuisine ce soir ?');
       await say(julieRoom, 'Moi, une tarte aux poireaux !');
       await sees(mariusRoom, 'Julie', 'Moi, une tarte aux poireaux !');
+      // The page itself never scrolls: panels do (hidden text of rows out of view included).
+      const page = await marius.page.evaluate(() => ({ height: document.scrollingElement.scrollHeight, view: innerHeight }));
+      assert.ok(page.height <= page.view, `the page scrolls: ${page.height} > ${page.view}`);
       // A refused line stays, marked with the server's reason (here: an exact repeat).
       await mariusRoom.locator('.composer-input').fill('Salut tout le monde, qui cuisine ce soir ?');
       await mariusRoom.locator('.composer-input').press('Enter');
