@@ -302,7 +302,6 @@ impl Session {
         }
     }
 
-    /// Sends a frame to every connection of this session but one.
     /// Sends to every connection but `except` the frame `make` builds, built only if there is
     /// one (a member's other tabs; most members have a single one).
     pub fn send_except(&self, except: u64, make: impl FnOnce() -> Frame) {
