@@ -39,11 +39,12 @@ fn is_word(b: u8) -> bool {
 /// Every pattern ending at each position of `bytes`, by walking the automaton by hand (the
 /// overlapping iterator costs more per match). Calls `f(pattern, end)`.
 ///
-/// The automaton is a contiguous NFA, not a DFA: over the ~20,000 prefilter literals a DFA took
-/// 46 MB and 0.35 s to build for the same speed per check (the walk stays in a few hot states;
-/// measured with `examples/count`, old and new binaries interleaved).
+/// The gate's automaton is a contiguous NFA, not a DFA: over the ~20,000 prefilter literals a DFA
+/// took 46 MB and 0.35 s to build for the same speed per check (the walk stays in a few hot
+/// states; measured with `examples/count`, old and new binaries interleaved). The respelling
+/// table, much smaller, is a DFA.
 #[inline]
-pub(crate) fn walk(automaton: &NFA, bytes: &[u8], mut f: impl FnMut(usize, usize)) {
+pub(crate) fn walk(automaton: &impl Automaton, bytes: &[u8], mut f: impl FnMut(usize, usize)) {
     let Ok(mut sid) = automaton.start_state(Anchored::No) else {
         return;
     };
@@ -138,9 +139,9 @@ fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, cand: 
     cand.clear();
     cand.extend_from_slice(&vr.always);
     for &id in &p.ids {
-        if let Some(list) = vr.by_literal.get(id as usize) {
-            for (c, l) in cand.iter_mut().zip(list) {
-                *c |= l;
+        for (w, m) in rules.gate.wake(id, name) {
+            if let Some(c) = cand.get_mut(w) {
+                *c |= m;
             }
         }
     }
@@ -150,7 +151,9 @@ fn regex_hits(rules: &RuleSet, name: ViewName, view: &View, p: &Presence, cand: 
             let i = w * 64 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let Some(g) = vr.regexes.get(i) else { continue };
-            if !g.gate.eval(&p.bits, p.digits) {
+            let woken = vr.always.get(w).is_some_and(|a| a & (1u64 << (i % 64)) == 0);
+            let live = if woken { g.gate.eval_rest(&p.bits, p.digits) } else { g.gate.eval(&p.bits, p.digits) };
+            if !live {
                 continue;
             }
             for m in g.regex.find_iter(bytes) {

@@ -516,10 +516,22 @@ impl Gate {
 
     #[inline]
     pub fn eval(&self, present: &[u64], digits: u32) -> bool {
-        self.clauses.iter().all(|c| {
-            c.digits.is_some_and(|n| digits >= n)
-                || c.masks.iter().any(|&(w, m)| present.get(w as usize).is_some_and(|bits| bits & m != 0))
-        })
+        self.clauses.iter().all(|c| c.eval(present, digits))
+    }
+
+    /// [`Gate::eval`] when the first clause is known to hold (the regex was woken up by one of
+    /// its literals): most gates have one clause, and this spares reading it.
+    #[inline]
+    pub fn eval_rest(&self, present: &[u64], digits: u32) -> bool {
+        self.clauses.iter().skip(1).all(|c| c.eval(present, digits))
+    }
+}
+
+impl Clause {
+    #[inline]
+    fn eval(&self, present: &[u64], digits: u32) -> bool {
+        self.digits.is_some_and(|n| digits >= n)
+            || self.masks.iter().any(|&(w, m)| present.get(w as usize).is_some_and(|bits| bits & m != 0))
     }
 }
 
@@ -531,6 +543,25 @@ struct RawClause {
 }
 
 impl RawClause {
+    /// Drops every literal that contains another literal of the clause in a way that implies
+    /// it: the clause is a disjunction, so `A or B` is `A` whenever `B` present implies `A`
+    /// present. The condition is unchanged and the gate automaton gets smaller (alternations
+    /// expand to many literals sharing a short core).
+    fn drop_implied(&mut self) {
+        if self.lits.len() < 2 {
+            return;
+        }
+        self.lits.sort_by(|a, b| a.text.len().cmp(&b.text.len()).then_with(|| a.cmp(b)));
+        self.lits.dedup();
+        let mut kept: Vec<Lit> = Vec::with_capacity(self.lits.len());
+        for lit in std::mem::take(&mut self.lits) {
+            if !kept.iter().any(|k| implies(&lit, k)) {
+                kept.push(lit);
+            }
+        }
+        self.lits = kept;
+    }
+
     fn score(&self) -> i64 {
         let lit = if self.lits.is_empty() {
             i64::MIN / 4
@@ -619,6 +650,22 @@ fn normal(c: &Cond, strings: &[Lit]) -> Vec<RawClause> {
     }
 }
 
+/// Whether `long` being present (with its boundaries) implies that `short` is present (with
+/// its own): `short` occurs inside `long` at an offset where its boundaries are guaranteed,
+/// either by `long`'s boundaries (at the ends) or by a non-word byte of `long` itself.
+fn implies(long: &Lit, short: &Lit) -> bool {
+    let (l, s) = (long.text.as_bytes(), short.text.as_bytes());
+    if s.is_empty() || s.len() > l.len() {
+        return false;
+    }
+    let non_word = |b: u8| !b.is_ascii_alphanumeric();
+    (0..=l.len() - s.len()).any(|o| {
+        l[o..o + s.len()] == *s
+            && (!short.left || if o == 0 { long.left } else { non_word(l[o - 1]) })
+            && (!short.right || if o + s.len() == l.len() { long.right } else { non_word(l[o + s.len()]) })
+    })
+}
+
 /// Literal ids shared by every gate.
 #[derive(Debug, Default)]
 pub struct GateLiterals {
@@ -643,6 +690,9 @@ pub fn compile(pattern: &str, lits: &mut GateLiterals) -> Gate {
     let mut interner = Interner::default();
     let cond = analyze(pattern, &mut interner);
     let mut raw = normal(&cond, &interner.strings);
+    for clause in &mut raw {
+        clause.drop_implied();
+    }
     raw.sort_by_key(|c| std::cmp::Reverse(c.score()));
     raw.truncate(3);
     let clauses = raw
@@ -686,6 +736,28 @@ mod tests {
         assert_eq!(c, Cond::True);
         let (c, _) = lits(r"(?i)abc");
         assert_eq!(c, Cond::True);
+    }
+
+    #[test]
+    fn a_literal_containing_another_of_its_clause_is_dropped_only_when_implied() {
+        let lit = |t: &str, left, right| Lit { text: t.to_owned(), left, right };
+        // "snapchat" (word) implies "snap" (word start): same start, left boundary shared.
+        assert!(implies(&lit("snapchat", true, true), &lit("snap", true, false)));
+        // ...but not "snap" as a whole word: "snapchat" has a letter after "snap".
+        assert!(!implies(&lit("snapchat", true, true), &lit("snap", true, true)));
+        // Inside a phrase, the spaces around the short literal give its boundaries.
+        assert!(implies(&lit("ton snap stp", false, false), &lit("snap", true, true)));
+        assert!(!implies(&lit("xsnap", false, false), &lit("snap", true, false)));
+        // At the end, the long literal's own boundary is needed.
+        assert!(implies(&lit("mon snap", true, true), &lit("snap", false, true)));
+        assert!(!implies(&lit("mon snap", true, false), &lit("snap", false, true)));
+        let mut clause = RawClause {
+            lits: vec![lit("mon snap", true, true), lit("snap", true, true), lit("insta", true, true)],
+            digits: None,
+        };
+        clause.drop_implied();
+        let kept: Vec<&str> = clause.lits.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(kept, vec!["snap", "insta"]);
     }
 
     #[test]

@@ -18,7 +18,8 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::MatchKind;
+use aho_corasick::dfa::DFA;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -1252,7 +1253,9 @@ pub fn fold_into(original: &str, f: &mut Folded) {
 
 /// The phonetic spellings of `data/safety/respell.txt`: what is written, and how it is read.
 struct Respellings {
-    written: AhoCorasick,
+    written: DFA,
+    /// The length of each written form, as matched (accents folded).
+    len: Vec<usize>,
     read: Vec<&'static str>,
     /// For an entry written with an accent (`cé`), that form: the view has lost the accent, so
     /// the original text must show it (`ce` is a word, `cé` is "c'est").
@@ -1281,8 +1284,9 @@ static RESPELLINGS: LazyLock<Option<Respellings>> = LazyLock::new(|| {
         accented.push((!written.is_ascii()).then_some(written));
     }
     // Built from a table compiled into the binary (and checked by a test): cannot fail at run time.
-    let written = AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(&patterns).ok()?;
-    Some(Respellings { written, read, accented })
+    let written = DFA::builder().match_kind(MatchKind::Standard).build(&patterns).ok()?;
+    let len = patterns.iter().map(String::len).collect();
+    Some(Respellings { written, len, read, accented })
 });
 
 /// Writes `view` with its phonetic spellings read as the standard words into `out`; returns
@@ -1295,19 +1299,19 @@ fn respell_into(view: &View, original: Option<&str>, out: &mut View) -> bool {
     let in_word = |i: usize| bytes[i].is_ascii_alphanumeric() || bytes[i] == b'\'';
     // One pass over every occurrence; keep those that are whole words, spelled as written.
     let mut found: Vec<(usize, usize, usize)> = Vec::new();
-    for m in table.written.find_overlapping_iter(bytes) {
-        let (start, end, entry) = (m.start(), m.end(), m.pattern().as_usize());
+    crate::detect::walk(&table.written, bytes, |entry, end| {
+        let start = end - table.len[entry];
         if (start > 0 && in_word(start - 1)) || bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
-            continue;
+            return;
         }
         if let Some(accented) = table.accented[entry] {
             let typed = original.zip(view.original_span(start, end)).and_then(|(o, (s, e))| o.get(s..e));
             if !typed.is_some_and(|t| t.nfc().flat_map(char::to_lowercase).eq(accented.chars())) {
-                continue;
+                return;
             }
         }
         found.push((start, end, entry));
-    }
+    });
     if found.is_empty() {
         return false;
     }

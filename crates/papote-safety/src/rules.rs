@@ -168,37 +168,34 @@ pub struct GatedRegex {
 #[derive(Debug, Default)]
 pub struct ViewRegexes {
     pub regexes: Vec<GatedRegex>,
-    /// Inverted index of the gates' first (most selective) clause: for each prefilter literal
-    /// of this view's slot, the regexes (bitset) that literal can wake up.
-    pub by_literal: Vec<Vec<u64>>,
     /// Regexes whose first clause is not a literal clause: always candidates (bitset).
     pub always: Vec<u64>,
 }
 
 impl ViewRegexes {
-    fn index(&mut self, literals: usize) {
+    /// Fills `always` and adds, for each prefilter literal, the bitset words (tagged with `view`,
+    /// see [`ViewGate::wake`]) of the regexes whose first (most selective) clause it satisfies.
+    fn index(&mut self, view: ViewName, by_literal: &mut [Vec<(u32, u64)>]) {
         let words = self.regexes.len().div_ceil(64);
-        self.by_literal = vec![Vec::new(); literals];
         self.always = vec![0; words];
         for (i, g) in self.regexes.iter().enumerate() {
-            let (w, bit) = (i / 64, 1u64 << (i % 64));
+            let (w, bit) = (((view.index() as u32) << WAKE_VIEW_SHIFT) | (i / 64) as u32, 1u64 << (i % 64));
             match g.gate.clauses.first() {
                 Some(c) if c.digits.is_none() && !c.masks.is_empty() => {
                     for &(mw, m) in &c.masks {
                         for b in 0..64 {
-                            if m & (1u64 << b) != 0 {
-                                let id = mw as usize * 64 + b;
-                                if let Some(list) = self.by_literal.get_mut(id) {
-                                    if list.is_empty() {
-                                        list.resize(words, 0);
-                                    }
-                                    list[w] |= bit;
+                            if m & (1u64 << b) != 0
+                                && let Some(list) = by_literal.get_mut(mw as usize * 64 + b)
+                            {
+                                match list.iter_mut().find(|(x, _)| *x == w) {
+                                    Some((_, mm)) => *mm |= bit,
+                                    None => list.push((w, bit)),
                                 }
                             }
                         }
                     }
                 }
-                _ => self.always[w] |= bit,
+                _ => self.always[i / 64] |= bit,
             }
         }
     }
@@ -228,9 +225,34 @@ pub struct ViewGate {
     pub bounds: Vec<u8>,
     /// For each literal: its length << 2 | its `bounds` (one load in the hot loop).
     pub meta: Vec<u32>,
+    /// Inverted index of the regexes' gates: the regexes literal `id` can wake up are the
+    /// bitset words `wake[wake_start[id]..wake_start[id + 1]]`, each `(view << WAKE_VIEW_SHIFT
+    /// | word, bits)`. One flat table for all views, because it is read for every literal
+    /// present in every check and most literals wake a regex on one view only.
+    pub wake_start: Vec<u32>,
+    pub wake: Vec<(u32, u64)>,
 }
 
+/// Where the view sits in a [`ViewGate::wake`] key.
+pub const WAKE_VIEW_SHIFT: u32 = 24;
+
 impl ViewGate {
+    /// The bitset words of the regexes of `view` that literal `id` can wake up.
+    pub fn wake(&self, id: u32, view: ViewName) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let (start, end) = (self.wake_start.get(id as usize), self.wake_start.get(id as usize + 1));
+        let range = match (start, end) {
+            (Some(&s), Some(&e)) => s as usize..e as usize,
+            _ => 0..0,
+        };
+        let tag = view.index() as u32;
+        self.wake
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .filter(move |(key, _)| key >> WAKE_VIEW_SHIFT == tag)
+            .map(|&(key, bits)| ((key & ((1 << WAKE_VIEW_SHIFT) - 1)) as usize, bits))
+    }
+
     /// Which literals occur in `bytes` (at word boundaries where required), as a bitset.
     pub fn presence(&self, bytes: &[u8]) -> Vec<u64> {
         let (mut bits, mut ids) = (Vec::new(), Vec::new());
@@ -428,9 +450,17 @@ impl RuleSet {
                 .map_err(|e| err("literals", e.to_string()))
         };
         let n = interner.strings.len();
+        let mut by_literal: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
         for name in ViewName::ALL {
-            views[name.index()].index(n);
+            views[name.index()].index(name, &mut by_literal);
         }
+        let mut wake_start = Vec::with_capacity(n + 1);
+        let mut wake = Vec::new();
+        for list in &by_literal {
+            wake_start.push(wake.len() as u32);
+            wake.extend_from_slice(list);
+        }
+        wake_start.push(wake.len() as u32);
         let strings: Vec<String> = interner.strings.iter().map(|l| l.text.clone()).collect();
         let bounds: Vec<u8> = interner.strings.iter().map(|l| u8::from(l.left) | (u8::from(l.right) << 1)).collect();
         let uses_dedup = rules.iter().any(|r| r.view == ViewName::Dedup);
@@ -441,7 +471,7 @@ impl RuleSet {
             views,
             gate: {
                 let meta = strings.iter().zip(&bounds).map(|(s, &b)| ((s.len() as u32) << 2) | u32::from(b)).collect();
-                ViewGate { automaton: build_ac(&strings)?, len: n, strings, bounds, meta }
+                ViewGate { automaton: build_ac(&strings)?, len: n, strings, bounds, meta, wake_start, wake }
             },
             uses_dedup,
         })
