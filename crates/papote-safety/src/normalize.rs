@@ -509,6 +509,18 @@ fn is_unit(rest: &[u8], strong: bool, value: &[u8]) -> bool {
     true
 }
 
+/// `18h30`, `9h05`: hours up to 24, then `h`, then two digits of minutes.
+fn is_time_of_day(tok: &[u8]) -> bool {
+    let Some(h) = tok.iter().position(|&b| b == b'h') else { return false };
+    let (hours, minutes) = (&tok[..h], &tok[h + 1..]);
+    let number = |d: &[u8]| d.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
+    matches!(hours.len(), 1 | 2)
+        && minutes.len() == 2
+        && hours.iter().chain(minutes).all(u8::is_ascii_digit)
+        && number(hours) <= 24
+        && number(minutes) < 60
+}
+
 /// How leetspeak is read in one text.
 #[derive(Clone, Copy)]
 struct Leet {
@@ -552,6 +564,10 @@ fn leet_once(tok: &[u8], leet_: Leet, out: &mut Vec<u8>, used_one: &mut bool) ->
     }
     // A sex and an age (`f15`, `h17`, `m16`): a number, not a word.
     if tok.len() == 3 && matches!(tok[0], b'f' | b'h' | b'm') && tok[1..].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    // A time of day (`18h30`, `9h15`): a number, not a word.
+    if is_time_of_day(tok) {
         return false;
     }
     // Digits written with look-alike letters (`O6`, `l2`): a number, not a word.
@@ -1345,6 +1361,15 @@ pub fn normalize(original: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_of_day_keeps_its_digits() {
+        assert_eq!(normalize("rdv 18h30 au cafe"), "rdv 18h30 au cafe");
+        assert_eq!(normalize("9h05 devant le portail"), "9h05 devant le portail");
+        // Not a time: read as leetspeak as before.
+        assert!(is_time_of_day(b"23h59") && !is_time_of_day(b"25h30") && !is_time_of_day(b"12h75"));
+        assert!(!is_time_of_day(b"h30") && !is_time_of_day(b"123h30") && !is_time_of_day(b"12h3"));
+    }
 
     #[test]
     fn the_respelling_table_is_well_formed() {
