@@ -3,7 +3,7 @@
 //! `cargo test -p papote-safety --test corpus -- --nocapture` prints the tables. Files:
 //! `tuned.jsonl` (written while tuning the rules), `evasion.jsonl` (evasive rewrites of tuned
 //! lines), `holdout.jsonl` and `holdout2.jsonl` (written after tuning, to check that the rules
-//! generalise, then fixed), `tuned5.jsonl` and `holdout5.jsonl` to `holdout30.jsonl` (each
+//! generalise, then fixed), `tuned5.jsonl` and `holdout5.jsonl` to `holdout31.jsonl` (each
 //! scored once before its round, then fixed), `benign18.jsonl` to `benign21.jsonl` (ordinary,
 //! sensitive-but-harmless, young adults' and dating-room lines, scored once, then fixed). `holdout3.jsonl` is held
 //! out for good and `holdout4.jsonl` was scored once before round 4 and then tuned on
@@ -158,6 +158,7 @@ fn corpus_precision_recall() {
         "holdout28.jsonl",
         "holdout29.jsonl",
         "holdout30.jsonl",
+        "holdout31.jsonl",
     ] {
         let lines = load(name);
         let r = evaluate(&engine, &lines);
